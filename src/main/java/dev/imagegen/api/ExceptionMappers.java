@@ -1,0 +1,99 @@
+package dev.imagegen.api;
+
+import java.util.List;
+
+import jakarta.ws.rs.NotAllowedException;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+
+import io.quarkus.security.AuthenticationFailedException;
+import io.quarkus.security.ForbiddenException;
+import io.quarkus.security.UnauthorizedException;
+
+/**
+ * The one global set of exception mappers: every error the REST layer answers, the framework's own
+ * included, becomes {@code application/problem+json}. Only 5xx are logged, with their cause.
+ */
+public class ExceptionMappers {
+
+    private static final Logger LOG = Logger.getLogger(ExceptionMappers.class);
+
+    @ServerExceptionMapper
+    public Response api(ApiException e, UriInfo uri) {
+        Response.ResponseBuilder rb = problem(e.type(), e.getMessage(), e.errors(), uri);
+        e.headers().forEach(rb::header);
+        return rb.build();
+    }
+
+    @ServerExceptionMapper({ UnauthorizedException.class, AuthenticationFailedException.class })
+    public Response unauthorized(RuntimeException e, UriInfo uri) {
+        return problem(ProblemType.UNAUTHORIZED, "A valid bearer token is required (Authorization: Bearer <JWT>).", null, uri)
+                .header(HttpHeaders.WWW_AUTHENTICATE, "Bearer")
+                .build();
+    }
+
+    @ServerExceptionMapper
+    public Response forbidden(ForbiddenException e, UriInfo uri) {
+        return problem(ProblemType.FORBIDDEN, "This operation needs the service_role role.", null, uri).build();
+    }
+
+    @ServerExceptionMapper
+    public Response json(JsonProcessingException e, UriInfo uri) {
+        return problem(ProblemType.MALFORMED_JSON, "The body is not valid JSON: " + e.getOriginalMessage(),
+                List.of(new Problem.FieldError("body", "malformed JSON")), uri).build();
+    }
+
+    @ServerExceptionMapper
+    public Response web(WebApplicationException e, UriInfo uri) {
+        Response original = e.getResponse();
+        int status = original == null ? 500 : original.getStatus();
+        ProblemType type = ProblemType.forStatus(status);
+        if (status >= 500) {
+            LOG.errorf(e, "Request %s failed", path(uri));
+        }
+        Response.ResponseBuilder rb = Response.status(status)
+                .type(Problem.MEDIA_TYPE)
+                .entity(new Problem(type.uri(), type.title(), status, detail(e, status), path(uri), null));
+        if (e instanceof NotAllowedException && original != null && original.getHeaderString(HttpHeaders.ALLOW) != null) {
+            rb.header(HttpHeaders.ALLOW, original.getHeaderString(HttpHeaders.ALLOW));
+        }
+        if (status == 401) {
+            rb.header(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
+        }
+        return rb.build();
+    }
+
+    @ServerExceptionMapper(priority = jakarta.ws.rs.Priorities.USER + 1000)
+    public Response unexpected(Throwable e, UriInfo uri) {
+        LOG.errorf(e, "Request %s failed unexpectedly", path(uri));
+        return problem(ProblemType.INTERNAL, "The service could not complete this request. It has been logged.", null, uri).build();
+    }
+
+    private static String detail(WebApplicationException e, int status) {
+        return switch (status) {
+            case 404 -> "No resource exists at this path.";
+            case 405 -> "This method is not allowed on this path.";
+            case 406 -> "The requested media type cannot be produced.";
+            case 413 -> "The request body is too large.";
+            case 415 -> "The request body must be application/json.";
+            default -> e.getMessage() == null ? "HTTP " + status : e.getMessage();
+        };
+    }
+
+    private static Response.ResponseBuilder problem(ProblemType type, String detail, List<Problem.FieldError> errors, UriInfo uri) {
+        return Response.status(type.status())
+                .type(Problem.MEDIA_TYPE)
+                .entity(new Problem(type.uri(), type.title(), type.status(), detail, path(uri), errors));
+    }
+
+    private static String path(UriInfo uri) {
+        return uri == null ? null : uri.getPath();
+    }
+}

@@ -1,0 +1,122 @@
+package dev.imagegen.generation.rest;
+
+import java.util.UUID;
+
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+import io.quarkus.security.Authenticated;
+import io.smallrye.mutiny.Uni;
+
+import dev.imagegen.api.ApiException;
+import dev.imagegen.api.Cursor;
+import dev.imagegen.api.Page;
+import dev.imagegen.api.ProblemType;
+import dev.imagegen.api.StrictJson;
+import dev.imagegen.auth.CallerResolver;
+import dev.imagegen.config.ImagegenConfig;
+import dev.imagegen.generation.EnqueueResponse;
+import dev.imagegen.generation.GenerationRequest;
+import dev.imagegen.generation.GenerationService;
+import dev.imagegen.generation.GenerationStatus;
+import dev.imagegen.generation.GenerationView;
+
+@Path("/")
+@Authenticated
+@Tag(name = "Generations")
+@SecurityRequirement(name = "bearer")
+@Produces(MediaType.APPLICATION_JSON)
+public class GenerationResource {
+
+    @Inject
+    GenerationService service;
+
+    @Inject
+    CallerResolver callers;
+
+    @Inject
+    ImagegenConfig config;
+
+    @POST
+    @Path("v1/generations")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Enqueue an image generation", description = "Answers 202 at once; follow the generation by polling or its event stream.")
+    @RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = GenerationRequestDoc.class)))
+    public Uni<Response> create(byte[] body, @HeaderParam("Idempotency-Key") String idempotencyKey) {
+        return enqueue(body, idempotencyKey);
+    }
+
+    @POST
+    @Path("functions/v1/start-generation")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Enqueue an image generation (the seed's route)", description = "Same body and answer as POST /v1/generations.")
+    @RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = GenerationRequestDoc.class)))
+    public Uni<Response> startGeneration(byte[] body, @HeaderParam("Idempotency-Key") String idempotencyKey) {
+        return enqueue(body, idempotencyKey);
+    }
+
+    @GET
+    @Path("v1/generations/{id}")
+    @Operation(summary = "A generation with its images")
+    public Uni<GenerationView> get(@PathParam("id") String id) {
+        return service.get(callers.caller(), parseId(id));
+    }
+
+    @GET
+    @Path("v1/generations")
+    @Operation(summary = "The caller's generations, newest first")
+    public Uni<Page<GenerationView>> list(@QueryParam("status") String status, @QueryParam("limit") String limit,
+            @QueryParam("cursor") String cursor) {
+        GenerationStatus s = null;
+        if (status != null) {
+            s = GenerationStatus.parse(status).orElseThrow(() -> ApiException.invalid("status",
+                    "must be one of pending, queued, processing, downloading, completed, failed, canceled"));
+        }
+        return service.list(callers.caller(), s, Cursor.decode(cursor), Cursor.limit(limit, 20));
+    }
+
+    private Uni<Response> enqueue(byte[] body, String idempotencyKey) {
+        if (body != null && body.length > config.api().maxBodyBytes()) {
+            throw new ApiException(ProblemType.PAYLOAD_TOO_LARGE,
+                    "The body is " + body.length + " bytes; the limit is " + config.api().maxBodyBytes() + ".");
+        }
+        if (idempotencyKey != null && (idempotencyKey.isEmpty() || idempotencyKey.length() > 255)) {
+            throw ApiException.invalid("Idempotency-Key", "must be 1 to 255 characters");
+        }
+        var caller = callers.caller();
+        GenerationRequest request = GenerationRequest.parse(StrictJson.object(body));
+        return service.enqueue(caller, request, idempotencyKey)
+                .map(e -> Response.accepted(EnqueueResponse.of(e))
+                        .header("Location", "/v1/generations/" + e.generationId())
+                        .build());
+    }
+
+    /** A malformed id cannot exist: 404, exactly as for an id that does not exist. */
+    public static UUID parseId(String id) {
+        try {
+            UUID uuid = UUID.fromString(id);
+            if (uuid.toString().equalsIgnoreCase(id)) {
+                return uuid;
+            }
+        } catch (IllegalArgumentException e) {
+            // falls through
+        }
+        throw ApiException.notFound("Resource " + (id.length() > 64 ? id.substring(0, 64) + "…" : id));
+    }
+}

@@ -1,0 +1,31 @@
+package dev.imagegen.queue;
+
+import java.time.OffsetDateTime;
+import java.util.UUID;
+
+import io.vertx.core.json.JsonObject;
+
+/** One row of {@code job_queue}. */
+public record Job(
+        UUID id,
+        String jobType,
+        JsonObject payload,
+        JobStatus status,
+        int priority,
+        int attemptNumber,
+        int maxAttempts,
+        OffsetDateTime runAt,
+        String leaseOwner,
+        OffsetDateTime leaseExpiresAt,
+        UUID generationId,
+        String errorMessage,
+        OffsetDateTime createdAt,
+        OffsetDateTime updatedAt,
+        OffsetDateTime startedAt,
+        OffsetDateTime completedAt) {
+
+    /** Whether another attempt may follow this one. */
+    public boolean attemptsRemain() {
+        return attemptNumber < maxAttempts;
+    }
+}

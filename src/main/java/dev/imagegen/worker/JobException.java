@@ -1,0 +1,54 @@
+package dev.imagegen.worker;
+
+import java.time.Duration;
+
+/**
+ * A failure of one job attempt, named by what the queue must do about it. The message is shown to
+ * users in {@code error_message}, so it says what went wrong in plain words and never holds a
+ * secret.
+ */
+public class JobException extends RuntimeException {
+
+    public enum Kind {
+        /** Try again later with backoff (5xx, timeouts, resets, truncated downloads). */
+        TRANSIENT,
+        /** Fail the generation now (4xx other than 429, prediction failed, disallowed output host, too large). */
+        PERMANENT,
+        /** The prediction's outputs can no longer be fetched (expired or removed): a new prediction is needed. */
+        OUTPUT_GONE
+    }
+
+    private final Kind kind;
+    private final Duration retryAfter;
+
+    public JobException(Kind kind, String message) {
+        this(kind, message, null, null);
+    }
+
+    public JobException(Kind kind, String message, Throwable cause) {
+        this(kind, message, null, cause);
+    }
+
+    public JobException(Kind kind, String message, Duration retryAfter, Throwable cause) {
+        super(message, cause);
+        this.kind = kind;
+        this.retryAfter = retryAfter;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** A delay the remote side asked for, if any. */
+    public Duration retryAfter() {
+        return retryAfter;
+    }
+
+    public static JobException transientFailure(String message, Throwable cause) {
+        return new JobException(Kind.TRANSIENT, message, cause);
+    }
+
+    public static JobException permanent(String message) {
+        return new JobException(Kind.PERMANENT, message);
+    }
+}
