@@ -167,8 +167,11 @@ CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
 -- replicate_webhook_deliveries: a delivery id seen before is acknowledged and ignored.
 -- ---------------------------------------------------------------------------------------------
 CREATE TABLE replicate_webhook_deliveries (
-    webhook_id    text        PRIMARY KEY,
+    webhook_id    text        PRIMARY KEY CHECK (char_length(webhook_id) BETWEEN 1 AND 255),
     prediction_id text        NOT NULL,
+    -- The prediction's status as the delivery reported it (the result the webhook recorded).
+    status        text        NOT NULL,
+    payload       jsonb       NOT NULL,
     received_at   timestamptz NOT NULL DEFAULT now()
 );
 

@@ -36,6 +36,25 @@ public interface ImagegenConfig {
 
     Api api();
 
+    Alerts alerts();
+
+    interface Alerts {
+        /** Alert when more jobs than this are pending (the seed's "high queue depth"). */
+        @WithName("pending-threshold")
+        @WithDefault("50")
+        long pendingThreshold();
+
+        /** Alert when more jobs than this are stuck (lease expired, not yet rescued). */
+        @WithName("stuck-threshold")
+        @WithDefault("0")
+        long stuckThreshold();
+
+        /** Alert when more than this percentage of the last hour's finished jobs failed. */
+        @WithName("error-rate-threshold")
+        @WithDefault("10")
+        double errorRateThreshold();
+    }
+
     interface Auth {
         /** HS256 secret that signs bearer tokens (a Supabase project's JWT secret works as is). */
         @WithName("jwt-secret")
@@ -116,6 +135,16 @@ public interface ImagegenConfig {
         /** How long a claimed job is held without a heartbeat before another replica may rescue it. */
         @WithDefault("2m")
         Duration lease();
+
+        /** How often the leases of running jobs are extended (well under the lease). */
+        @WithName("heartbeat-interval")
+        @WithDefault("30s")
+        Duration heartbeatInterval();
+
+        /** How often expired leases are looked for. */
+        @WithName("rescue-interval")
+        @WithDefault("30s")
+        Duration rescueInterval();
 
         /** Whether this replica runs the worker at all (API-only replicas set it to false). */
         @WithDefault("true")

@@ -27,6 +27,8 @@ import dev.imagegen.image.Image;
 import dev.imagegen.image.ImageLinks;
 import dev.imagegen.image.ImageRepository;
 import dev.imagegen.queue.JobNotifier;
+import dev.imagegen.queue.JobRepository;
+import dev.imagegen.replicate.ReplicateClient;
 
 /** Enqueues generations and reads them back for their owner. */
 @ApplicationScoped
@@ -52,6 +54,12 @@ public class GenerationService {
 
     @Inject
     ImagegenConfig config;
+
+    @Inject
+    JobRepository jobs;
+
+    @Inject
+    ReplicateClient replicate;
 
     /**
      * Writes the generation and its job in one statement. With an Idempotency-Key, the same user and
@@ -114,6 +122,43 @@ public class GenerationService {
                     return g;
                 })
                 .flatMap(g -> views(List.of(g)).map(list -> list.get(0)));
+    }
+
+    /**
+     * Cancels a queued or running generation and its job, and its Replicate prediction if it has one;
+     * a finished generation is a 409.
+     */
+    public Uni<GenerationView> cancel(Caller caller, UUID id) {
+        return generations.findById(id)
+                .flatMap(g -> {
+                    if (g == null || !visible(caller, g)) {
+                        return Uni.createFrom().failure(ApiException.notFound("Generation " + id));
+                    }
+                    if (g.status().terminal()) {
+                        return Uni.createFrom().failure(alreadyFinished(g.status()));
+                    }
+                    return jobs.cancelGeneration(id);
+                })
+                .flatMap(c -> {
+                    if (c == null) {
+                        return Uni.createFrom().failure(ApiException.notFound("Generation " + id));
+                    }
+                    if (!c.canceled()) {
+                        return Uni.createFrom().failure(alreadyFinished(GenerationStatus.fromDb(c.previousStatus())));
+                    }
+                    if (c.predictionId() == null) {
+                        return Uni.createFrom().voidItem();
+                    }
+                    // Best effort: the prediction stops costing money; a failure here changes nothing for the user.
+                    return replicate.cancel(c.predictionId())
+                            .ifNoItem().after(java.time.Duration.ofSeconds(10)).fail()
+                            .onFailure().recoverWithNull();
+                })
+                .flatMap(x -> get(caller, id));
+    }
+
+    private static ApiException alreadyFinished(GenerationStatus status) {
+        return ApiException.conflict("The generation has already finished (" + status.db() + ") and cannot be canceled.");
     }
 
     public Uni<Page<GenerationView>> list(Caller caller, GenerationStatus status, Cursor cursor, int limit) {

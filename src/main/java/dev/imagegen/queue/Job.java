@@ -6,6 +6,7 @@ import java.util.UUID;
 import io.vertx.core.json.JsonObject;
 
 /** One row of {@code job_queue}. */
+@io.quarkus.runtime.annotations.RegisterForReflection
 public record Job(
         UUID id,
         String jobType,

@@ -44,6 +44,9 @@ public class JobNotifier {
 
     public static final String STATUS_CHANNEL = "imagegen_generation_status";
 
+    /** A webhook reported a prediction finished: the replica running its job wakes it. */
+    public static final String PREDICTION_CHANNEL = "imagegen_predictions";
+
     private static final Duration PING_INTERVAL = Duration.ofSeconds(30);
     private static final Duration PING_TIMEOUT = Duration.ofSeconds(10);
 
@@ -70,6 +73,7 @@ public class JobNotifier {
 
     private final List<Runnable> wakeListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<List<UUID>>> statusListeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<String>> predictionListeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean notifyScheduled = new AtomicBoolean();
     private volatile boolean listening;
     private volatile boolean stopped;
@@ -97,6 +101,7 @@ public class JobNotifier {
                     wakeLocal();
                 });
         subscriber.channel(STATUS_CHANNEL).handler(this::statusChanged);
+        subscriber.channel(PREDICTION_CHANNEL).handler(id -> predictionListeners.forEach(l -> l.accept(id)));
         subscriber.closeHandler(() -> {
             listening = false;
             if (!stopped) {
@@ -167,6 +172,11 @@ public class JobNotifier {
     public Runnable onStatusChange(Consumer<List<UUID>> listener) {
         statusListeners.add(listener);
         return () -> statusListeners.remove(listener);
+    }
+
+    /** Registers a listener for predictions reported finished by a webhook on any replica. */
+    public void onPredictionFinished(Consumer<String> listener) {
+        predictionListeners.add(listener);
     }
 
     public boolean listening() {

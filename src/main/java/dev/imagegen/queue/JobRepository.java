@@ -268,6 +268,12 @@ public class JobRepository {
              WHERE status IN ('pending', 'processing')
             """;
 
+    static final String HEALTH = """
+            SELECT pending_jobs, processing_jobs, completed_last_hour, failed_last_hour, avg_processing_time_seconds,
+                   stuck_jobs, error_rate_last_hour
+              FROM queue_health
+            """;
+
     /** The outcome of a guarded transition. */
     public record Transition(long jobs, long generations) {
         /** Whether this worker still held the job: false means a rescue, cancel or other owner got there first. */
@@ -375,6 +381,18 @@ public class JobRepository {
             Double oldest = r.getDouble("oldest_due_seconds");
             return new Counts(r.getLong("pending"), r.getLong("due"), r.getLong("processing"), r.getLong("stuck"),
                     oldest == null ? 0 : oldest);
+        });
+    }
+
+    /** The queue_health view's row (without alerts). */
+    public Uni<QueueHealth> health() {
+        return pool.query(HEALTH).execute().map(rows -> {
+            Row r = rows.iterator().next();
+            Object avg = r.getValue("avg_processing_time_seconds");
+            Object rate = r.getValue("error_rate_last_hour");
+            return new QueueHealth(r.getLong("pending_jobs"), r.getLong("processing_jobs"), r.getLong("completed_last_hour"),
+                    r.getLong("failed_last_hour"), avg == null ? null : ((Number) avg).doubleValue(), r.getLong("stuck_jobs"),
+                    rate == null ? 0 : ((Number) rate).doubleValue(), List.of());
         });
     }
 

@@ -14,8 +14,13 @@ public class JobException extends RuntimeException {
         TRANSIENT,
         /** Fail the generation now (4xx other than 429, prediction failed, disallowed output host, too large). */
         PERMANENT,
-        /** The prediction's outputs can no longer be fetched (expired or removed): a new prediction is needed. */
-        OUTPUT_GONE
+        /**
+         * The prediction can no longer deliver (its outputs expired, it was canceled or aborted, or it timed
+         * out and was canceled): try again later with a new prediction.
+         */
+        OUTPUT_GONE,
+        /** Replicate keeps throttling (429): return the job to the queue without spending an attempt. */
+        THROTTLED
     }
 
     private final Kind kind;

@@ -78,6 +78,13 @@ public class GenerationResource {
         return service.get(callers.caller(), parseId(id));
     }
 
+    @POST
+    @Path("v1/generations/{id}/cancel")
+    @Operation(summary = "Cancel a queued or running generation", description = "Also cancels its Replicate prediction. Already finished: 409.")
+    public Uni<GenerationView> cancel(@PathParam("id") String id) {
+        return service.cancel(callers.caller(), parseId(id));
+    }
+
     @GET
     @Path("v1/generations")
     @Operation(summary = "The caller's generations, newest first")

@@ -1,0 +1,69 @@
+package dev.imagegen.queue.maintenance;
+
+import java.time.Duration;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import io.quarkus.scheduler.Scheduled;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Row;
+
+import dev.imagegen.metrics.Metrics;
+import dev.imagegen.queue.JobNotifier;
+import dev.imagegen.queue.JobRepository;
+
+/**
+ * Returns jobs whose lease expired (their replica died) to the queue, keeping their attempt count, or
+ * fails them when no attempts remain. Any replica may run it: the statement skips rows another holds.
+ */
+@ApplicationScoped
+public class JobRescuer {
+
+    private static final Logger LOG = Logger.getLogger(JobRescuer.class);
+
+    static final int BATCH = 500;
+
+    @Inject
+    JobRepository jobs;
+
+    @Inject
+    JobNotifier notifier;
+
+    @Inject
+    Metrics metrics;
+
+    @Scheduled(every = "${imagegen.worker.rescue-interval:30s}", delayed = "5s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    Uni<Void> scheduled() {
+        return rescueNow().replaceWithVoid().onFailure().recoverWithUni(e -> {
+            LOG.warnf("Rescuing expired jobs failed (%s); next run tries again", e.getMessage());
+            return Uni.createFrom().voidItem();
+        });
+    }
+
+    /** Rescues every expired lease now, in batches; answers how many jobs were returned or failed. */
+    public Uni<Integer> rescueNow() {
+        return jobs.rescueExpired(BATCH)
+                .ifNoItem().after(Duration.ofSeconds(30)).fail()
+                .flatMap(rows -> {
+                    if (rows.isEmpty()) {
+                        return Uni.createFrom().item(0);
+                    }
+                    long failed = rows.stream().filter(r -> "failed".equals(r.getString("status"))).count();
+                    for (Row r : rows) {
+                        LOG.infof("job=%s lease expired: %s", r.getUUID("id"),
+                                "failed".equals(r.getString("status")) ? "no attempts remain, failed" : "returned to the queue");
+                    }
+                    metrics.rescued(rows.size());
+                    if (failed < rows.size()) {
+                        notifier.jobsEnqueued();
+                    }
+                    if (rows.size() < BATCH) {
+                        return Uni.createFrom().item(rows.size());
+                    }
+                    return rescueNow().map(more -> rows.size() + more);
+                });
+    }
+}

@@ -1,0 +1,334 @@
+package dev.imagegen.replicate;
+
+import java.net.ConnectException;
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+import jakarta.annotation.PostConstruct;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.core.Response;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+import io.quarkus.rest.client.reactive.QuarkusRestClientBuilder;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import dev.imagegen.config.ImagegenConfig;
+import dev.imagegen.metrics.Metrics;
+import dev.imagegen.worker.JobException;
+import dev.imagegen.worker.JobException.Kind;
+
+/**
+ * The one door to Replicate. It owns the base URL and timeouts, the bearer token, the shared 429 gate,
+ * and the translation of HTTP outcomes into {@link JobException}s:
+ * <ul>
+ * <li>429: the gate closes for every job until {@code Retry-After} (header, or the body's
+ * {@code retry_after}) passes; the call waits and goes again without spending an attempt. After
+ * {@link #MAX_THROTTLE_WAITS} waits it gives up with {@link Kind#THROTTLED}.</li>
+ * <li>5xx, timeouts, resets, unreadable bodies: {@link Kind#TRANSIENT}.</li>
+ * <li>Other 4xx (unknown model, invalid input, no credit, bad token): {@link Kind#PERMANENT}, with
+ * Replicate's own detail.</li>
+ * </ul>
+ */
+@ApplicationScoped
+public class ReplicateClient {
+
+    private static final Logger LOG = Logger.getLogger(ReplicateClient.class);
+
+    static final int MAX_THROTTLE_WAITS = 5;
+    static final Duration DEFAULT_THROTTLE = Duration.ofSeconds(5);
+    static final Duration MAX_THROTTLE = Duration.ofMinutes(2);
+
+    @Inject
+    ImagegenConfig config;
+
+    @Inject
+    Metrics metrics;
+
+    @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080")
+    int httpPort;
+
+    @ConfigProperty(name = "quarkus.http.test-port", defaultValue = "8081")
+    int testPort;
+
+    private ReplicateApi api;
+    private String authorization;
+    private final AtomicLong gateOpensAtMillis = new AtomicLong();
+
+    @PostConstruct
+    void init() {
+        api = QuarkusRestClientBuilder.newBuilder()
+                .baseUri(URI.create(baseUrl()))
+                .connectTimeout(10, TimeUnit.SECONDS)
+                .readTimeout(config.replicate().requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .property("microprofile.rest.client.disable.default.mapper", true)
+                .build(ReplicateApi.class);
+        authorization = "Bearer " + config.replicate().apiToken().orElse("simulator");
+    }
+
+    /** The simulator (dev without a token) answers on this service's own port; else the configured Replicate. */
+    public String baseUrl() {
+        if (simulated()) {
+            return "http://localhost:" + httpPort + "/simulator/replicate";
+        }
+        return config.replicate().baseUrl();
+    }
+
+    /** Whether the built-in simulator stands in for Replicate (dev mode without a token; never prod). */
+    public boolean simulated() {
+        return config.replicate().simulatorEnabled() && config.replicate().apiToken().isEmpty()
+                && io.quarkus.runtime.LaunchMode.current() != io.quarkus.runtime.LaunchMode.NORMAL;
+    }
+
+    /**
+     * Creates a prediction: the official-model route, or /v1/predictions with a version. With
+     * {@code Prefer: wait=N} a fast model answers finished, saving the polls.
+     */
+    public Uni<Prediction> create(ModelCatalog.Route route, Map<String, Object> input, Optional<String> webhook) {
+        JsonObject body = new JsonObject().put("input", new JsonObject(input));
+        route.version().ifPresent(v -> body.put("version", v));
+        webhook.ifPresent(url -> body.put("webhook", url).put("webhook_events_filter", new JsonArray().add("completed")));
+        int wait = config.replicate().preferWaitSeconds();
+        String prefer = wait > 0 ? "wait=" + Math.min(wait, 60) : null;
+        String encoded = body.encode();
+        String routeName = route.official() ? "create_model" : "create_version";
+        return call(routeName, () -> route.official()
+                ? api.createForModel(route.owner(), route.name(), authorization, prefer, encoded)
+                : api.create(authorization, prefer, encoded),
+                Duration.ofSeconds(wait))
+                .map(r -> {
+                    if (r.getStatus() == 404 && route.official()) {
+                        throw new JobException(Kind.PERMANENT, "Replicate does not know the model " + route.owner() + "/"
+                                + route.name() + " (HTTP 404). Community models need owner/name:version.");
+                    }
+                    return prediction(r, "create a prediction");
+                });
+    }
+
+    /** The prediction, or empty when Replicate does not know the id (404). */
+    public Uni<Optional<Prediction>> get(String id) {
+        return call("get", () -> api.get(id, authorization), Duration.ZERO)
+                .map(r -> r.getStatus() == 404 ? Optional.<Prediction>empty() : Optional.of(prediction(r, "read the prediction")));
+    }
+
+    /** Cancels a prediction; a finished or unknown one is left as it is. */
+    public Uni<Void> cancel(String id) {
+        return call("cancel", () -> api.cancel(id, authorization), Duration.ZERO)
+                .map(r -> {
+                    if (r.getStatus() >= 400 && r.getStatus() != 404 && r.getStatus() != 409) {
+                        translate(r, "cancel the prediction");
+                    }
+                    return (Void) null;
+                });
+    }
+
+    /**
+     * Looks for a prediction created after {@code since} for this model and input: the way back to a
+     * prediction whose create answer was lost (a timeout or reset after the request was sent). Replicate
+     * has no idempotency key, so the match is on model and prompt (and seed when set); the newest 100
+     * predictions are searched.
+     */
+    public Uni<Optional<Prediction>> findCreatedSince(Instant since, String modelBase, Map<String, Object> input) {
+        String after = DateTimeFormatter.ISO_INSTANT.format(since);
+        return call("list", () -> api.list(authorization, after), Duration.ZERO).map(r -> {
+            JsonObject page = json(r, "list predictions");
+            JsonArray results = page.getJsonArray("results", new JsonArray());
+            for (Object o : results) {
+                if (!(o instanceof JsonObject p)) {
+                    continue;
+                }
+                Prediction candidate;
+                try {
+                    candidate = Prediction.parse(p);
+                } catch (IllegalArgumentException e) {
+                    continue;
+                }
+                JsonObject in = candidate.input();
+                if (in == null || !String.valueOf(input.get("prompt")).equals(in.getString("prompt"))) {
+                    continue;
+                }
+                if (input.get("seed") != null && !String.valueOf(input.get("seed")).equals(String.valueOf(in.getValue("seed")))) {
+                    continue;
+                }
+                if (candidate.model() != null && !candidate.model().equals(modelBase)) {
+                    continue;
+                }
+                if (candidate.createdAt() != null && candidate.createdAt().isBefore(since)) {
+                    continue;
+                }
+                if (candidate.dead() || candidate.outputsExpired()) {
+                    // A lost create is alive or done; a dead one is an earlier attempt's, given up on purpose.
+                    continue;
+                }
+                return Optional.of(candidate);
+            }
+            return Optional.<Prediction>empty();
+        });
+    }
+
+    /** When the 429 gate opens again (epoch millis); in the past when open. */
+    public long gateOpensAtMillis() {
+        return gateOpensAtMillis.get();
+    }
+
+    public boolean gateClosed() {
+        return gateOpensAtMillis.get() > System.currentTimeMillis();
+    }
+
+    // --- plumbing ----------------------------------------------------------------------------
+
+    private Uni<Response> call(String route, java.util.function.Supplier<Uni<Response>> request, Duration extraWait) {
+        return call(route, request, extraWait, 0);
+    }
+
+    private Uni<Response> call(String route, java.util.function.Supplier<Uni<Response>> request, Duration extraWait,
+            int throttled) {
+        Duration timeout = config.replicate().requestTimeout().plus(extraWait);
+        return waitForGate()
+                .chain(() -> {
+                    long start = System.nanoTime();
+                    return Uni.createFrom().<Response>deferred(request::get)
+                            .ifNoItem().after(timeout).failWith(() -> new TimeoutException("no answer in " + timeout))
+                            .onItemOrFailure().invoke((r, err) -> metrics.replicateCall(route,
+                                    r != null ? String.valueOf(r.getStatus()) : "error", System.nanoTime() - start));
+                })
+                .onFailure(t -> !(t instanceof JobException)).transform(t -> new JobException(Kind.TRANSIENT,
+                        "Replicate could not be reached (" + describe(t) + ").", t))
+                .flatMap(r -> {
+                    if (r.getStatus() != 429) {
+                        return Uni.createFrom().item(r);
+                    }
+                    Duration wait = retryAfter(r);
+                    closeGate(wait);
+                    if (throttled + 1 >= MAX_THROTTLE_WAITS) {
+                        return Uni.createFrom().failure(new JobException(Kind.THROTTLED,
+                                "Replicate is throttling requests (HTTP 429).", wait, null));
+                    }
+                    LOG.debugf("Replicate answered 429 on %s; every call waits %s", route, wait);
+                    return call(route, request, extraWait, throttled + 1);
+                });
+    }
+
+    private Uni<Void> waitForGate() {
+        long waitMillis = gateOpensAtMillis.get() - System.currentTimeMillis();
+        if (waitMillis <= 0) {
+            return Uni.createFrom().voidItem();
+        }
+        return Uni.createFrom().voidItem().onItem().delayIt().by(Duration.ofMillis(waitMillis + (long) (Math.random() * 50)));
+    }
+
+    private void closeGate(Duration wait) {
+        long until = System.currentTimeMillis() + wait.toMillis();
+        gateOpensAtMillis.accumulateAndGet(until, Math::max);
+        metrics.throttled(wait);
+    }
+
+    /** {@code Retry-After} in seconds or as an HTTP date, else the body's {@code retry_after}, else 5 s. */
+    static Duration retryAfter(Response r) {
+        String header = r.getHeaderString("Retry-After");
+        Duration d = null;
+        if (header != null) {
+            try {
+                d = Duration.ofSeconds(Long.parseLong(header.trim()));
+            } catch (NumberFormatException e) {
+                try {
+                    d = Duration.between(Instant.now(),
+                            ZonedDateTime.parse(header.trim(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant());
+                } catch (RuntimeException e2) {
+                    d = null;
+                }
+            }
+        }
+        if (d == null) {
+            try {
+                JsonObject body = new JsonObject(r.readEntity(String.class));
+                Object ra = body.getValue("retry_after");
+                if (ra instanceof Number n) {
+                    d = Duration.ofMillis((long) (n.doubleValue() * 1000));
+                }
+            } catch (RuntimeException e) {
+                d = null;
+            }
+        }
+        if (d == null || d.isNegative() || d.isZero()) {
+            d = DEFAULT_THROTTLE;
+        }
+        return d.compareTo(MAX_THROTTLE) > 0 ? MAX_THROTTLE : d;
+    }
+
+    private Prediction prediction(Response r, String what) {
+        JsonObject json = json(r, what);
+        try {
+            return Prediction.parse(json);
+        } catch (IllegalArgumentException e) {
+            throw new JobException(Kind.TRANSIENT, "Replicate answered without a prediction id.");
+        }
+    }
+
+    private JsonObject json(Response r, String what) {
+        translate(r, what);
+        String body;
+        try {
+            body = r.readEntity(String.class);
+            return new JsonObject(body);
+        } catch (DecodeException | IllegalStateException | ClassCastException e) {
+            throw new JobException(Kind.TRANSIENT, "Replicate's answer could not be read (HTTP " + r.getStatus() + ").", e);
+        }
+    }
+
+    /** Throws for a non-2xx answer. */
+    static void translate(Response r, String what) {
+        int status = r.getStatus();
+        if (status >= 200 && status < 300) {
+            return;
+        }
+        if (status >= 500 || status == 408) {
+            throw new JobException(Kind.TRANSIENT, "Replicate is unavailable (HTTP " + status + ") and could not " + what + ".");
+        }
+        String detail = problemDetail(r);
+        throw new JobException(Kind.PERMANENT, "Replicate refused to " + what + " (HTTP " + status + ")"
+                + (detail == null ? "." : ": " + detail));
+    }
+
+    private static String problemDetail(Response r) {
+        try {
+            JsonObject body = new JsonObject(r.readEntity(String.class));
+            String title = body.getString("title");
+            String detail = body.getValue("detail") == null ? null : body.getValue("detail").toString().strip();
+            if (title != null && detail != null) {
+                return title + ". " + detail;
+            }
+            return detail != null ? detail : title;
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static String describe(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        if (root instanceof TimeoutException) {
+            return "timed out";
+        }
+        if (root instanceof ConnectException) {
+            return "connection refused";
+        }
+        String m = root.getMessage();
+        return m == null ? root.getClass().getSimpleName() : m.length() > 120 ? m.substring(0, 120) : m;
+    }
+}

@@ -1,0 +1,255 @@
+package dev.imagegen.worker;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import dev.imagegen.config.ImagegenConfig;
+import dev.imagegen.generation.Generation;
+import dev.imagegen.generation.GenerationRepository;
+import dev.imagegen.metrics.Metrics;
+import dev.imagegen.queue.Job;
+import dev.imagegen.replicate.ModelCatalog;
+import dev.imagegen.replicate.Prediction;
+import dev.imagegen.replicate.ReplicateClient;
+import dev.imagegen.webhook.PredictionSignals;
+import dev.imagegen.worker.JobException.Kind;
+
+/**
+ * Runs one attempt of a generate-image job: get a prediction (resume the saved one, find one whose
+ * create answer was lost, or create one and save its id before any waiting), wait for it (webhook or
+ * polling, bounded by the prediction timeout), stream its outputs into storage, and complete the job
+ * with its images in one statement. Failures surface as {@link JobException}s for {@link JobExecutor}.
+ */
+@ApplicationScoped
+public class GenerateImageHandler {
+
+    private static final Logger LOG = Logger.getLogger(GenerateImageHandler.class);
+
+    public static final String JOB_TYPE = "generate_image";
+
+    /** Consecutive failed polls tolerated before the attempt is given up (the prediction is kept). */
+    static final int MAX_POLL_FAILURES = 5;
+
+    @Inject
+    GenerationRepository generations;
+
+    @Inject
+    GenerationJobRepository steps;
+
+    @Inject
+    ReplicateClient replicate;
+
+    @Inject
+    OutputDownloader downloader;
+
+    @Inject
+    PredictionSignals signals;
+
+    @Inject
+    ImagegenConfig config;
+
+    @Inject
+    Metrics metrics;
+
+    public Uni<Void> run(Job job, String owner) {
+        return generations.findById(job.generationId()).flatMap(g -> {
+            if (g == null) {
+                throw JobException.permanent("The generation of this job no longer exists.");
+            }
+            if (g.status().terminal()) {
+                throw new LeaseLostException("generation already " + g.status().db());
+            }
+            Map<String, Object> input = ModelCatalog.input(g.modelId(), g.prompt(), g.parameters());
+            ModelCatalog.Route route = ModelCatalog.route(g.modelId());
+            return obtainPrediction(job, owner, g, route, input)
+                    .flatMap(p -> awaitOutcome(p))
+                    .flatMap(p -> store(job, owner, g, p))
+                    .flatMap(done -> done ? Uni.createFrom().voidItem()
+                            : Uni.createFrom().failure(new LeaseLostException("lease lost before completion")));
+        });
+    }
+
+    // --- prediction ---------------------------------------------------------------------------------
+
+    private Uni<Prediction> obtainPrediction(Job job, String owner, Generation g, ModelCatalog.Route route,
+            Map<String, Object> input) {
+        if (g.predictionId() != null) {
+            return replicate.get(g.predictionId()).flatMap(found -> {
+                if (found.isEmpty()) {
+                    LOG.infof("job=%s generation=%s prediction %s is unknown to Replicate; creating a new one",
+                            job.id(), g.id(), g.predictionId());
+                    return create(job, owner, g, route, input);
+                }
+                Prediction p = found.get();
+                if ("failed".equals(p.status())) {
+                    return Uni.createFrom().failure(failed(p));
+                }
+                if (p.dead() || p.outputsExpired()) {
+                    LOG.infof("job=%s generation=%s prediction %s cannot deliver (%s); creating a new one",
+                            job.id(), g.id(), p.id(), p.outputsExpired() ? "outputs expired" : p.status());
+                    return create(job, owner, g, route, input);
+                }
+                LOG.debugf("job=%s generation=%s resumes prediction %s", job.id(), g.id(), p.id());
+                return Uni.createFrom().item(p);
+            });
+        }
+        if (job.attemptNumber() > 1 && g.startedAt() != null) {
+            // A previous attempt may have sent a create whose answer never came back: find it before paying again.
+            return findLost(g.startedAt().toInstant(), g, route, input).flatMap(found -> found.isPresent()
+                    ? save(job, owner, found.get())
+                    : create(job, owner, g, route, input));
+        }
+        return create(job, owner, g, route, input);
+    }
+
+    private Uni<Prediction> create(Job job, String owner, Generation g, ModelCatalog.Route route, Map<String, Object> input) {
+        Instant sent = Instant.now();
+        return replicate.create(route, input, webhookUrl())
+                .onFailure(e -> e instanceof JobException je && je.kind() == Kind.TRANSIENT)
+                .recoverWithUni(e -> findLost(sent.minusSeconds(5), g, route, input)
+                        .onFailure().recoverWithItem(Optional.empty())
+                        .flatMap(found -> found.isPresent() ? Uni.createFrom().item(found.get())
+                                : Uni.createFrom().failure(e)))
+                .flatMap(p -> save(job, owner, p));
+    }
+
+    private Uni<Optional<Prediction>> findLost(Instant since, Generation g, ModelCatalog.Route route, Map<String, Object> input) {
+        return replicate.findCreatedSince(since.minusSeconds(60), route.owner() + "/" + route.name(), input)
+                .invoke(found -> found.ifPresent(p -> LOG.infof("generation=%s found prediction %s whose create answer was lost",
+                        g.id(), p.id())));
+    }
+
+    private Uni<Prediction> save(Job job, String owner, Prediction p) {
+        return steps.recordPrediction(job.id(), owner, p.id()).flatMap(saved -> {
+            if (saved) {
+                return Uni.createFrom().item(p);
+            }
+            // The job was canceled or rescued meanwhile: nobody will wait for this prediction.
+            return replicate.cancel(p.id()).onFailure().recoverWithNull()
+                    .flatMap(x -> Uni.createFrom().failure(new LeaseLostException("lease lost after create")));
+        });
+    }
+
+    private Optional<String> webhookUrl() {
+        if (config.replicate().webhookSecret().isEmpty()) {
+            return Optional.empty();
+        }
+        String base = config.publicBaseUrl();
+        return Optional.of((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + "/v1/webhooks/replicate");
+    }
+
+    /** Waits until the prediction is terminal, then checks that it can deliver. */
+    private Uni<Prediction> awaitOutcome(Prediction first) {
+        Instant started = first.createdAt() != null && first.createdAt().isBefore(Instant.now()) ? first.createdAt() : Instant.now();
+        Instant deadline = started.plus(config.replicate().predictionTimeout());
+        return poll(first, deadline, config.replicate().pollInitialInterval(), 0).map(p -> {
+            if (p.succeeded() && !p.outputsExpired()) {
+                return p;
+            }
+            if (p.outputsExpired()) {
+                throw new JobException(Kind.OUTPUT_GONE, "The prediction's outputs expired before they could be copied.");
+            }
+            if ("failed".equals(p.status())) {
+                throw failed(p);
+            }
+            throw new JobException(Kind.OUTPUT_GONE, "The prediction was " + p.status() + " at Replicate.");
+        });
+    }
+
+    private Uni<Prediction> poll(Prediction current, Instant deadline, Duration interval, int failures) {
+        if (current.terminal() && (!current.succeeded() || !current.output().isEmpty() || current.dataRemoved())) {
+            return Uni.createFrom().item(current);
+        }
+        if (Instant.now().isAfter(deadline)) {
+            return replicate.cancel(current.id()).onFailure().recoverWithNull().flatMap(x -> Uni.createFrom().failure(
+                    new JobException(Kind.OUTPUT_GONE, "The prediction did not finish within "
+                            + human(config.replicate().predictionTimeout()) + " and was canceled.")));
+        }
+        Duration untilDeadline = Duration.between(Instant.now(), deadline);
+        Uni<Boolean> pause;
+        Duration next;
+        if (config.replicate().webhookSecret().isPresent()) {
+            Duration safety = config.replicate().webhookSafetyPollInterval();
+            pause = signals.await(current.id(), min(safety, untilDeadline.plusMillis(50)));
+            next = interval;
+        } else {
+            pause = Uni.createFrom().item(Boolean.FALSE).onItem().delayIt().by(min(interval, untilDeadline.plusMillis(50)));
+            next = min(Duration.ofMillis((long) (interval.toMillis() * 1.5)), config.replicate().pollMaxInterval());
+        }
+        return pause.flatMap(x -> replicate.get(current.id()))
+                .flatMap(found -> {
+                    if (found.isEmpty()) {
+                        return Uni.createFrom().<Prediction>failure(new JobException(Kind.OUTPUT_GONE,
+                                "Replicate no longer knows the prediction."));
+                    }
+                    return poll(found.get(), deadline, next, 0);
+                })
+                .onFailure(e -> e instanceof JobException je && je.kind() == Kind.TRANSIENT && failures + 1 < MAX_POLL_FAILURES)
+                .recoverWithUni(e -> {
+                    LOG.debugf("poll of prediction %s failed (%s); retrying", current.id(), e.getMessage());
+                    return poll(current, deadline, next, failures + 1);
+                });
+    }
+
+    private static JobException failed(Prediction p) {
+        String error = p.error() == null || p.error().isBlank() ? "no reason given" : p.error().strip();
+        if (error.length() > 1000) {
+            error = error.substring(0, 1000) + "…";
+        }
+        return JobException.permanent("The model failed: " + error);
+    }
+
+    // --- outputs ------------------------------------------------------------------------------------
+
+    private Uni<Boolean> store(Job job, String owner, Generation g, Prediction p) {
+        List<String> outputs = p.output();
+        return steps.markDownloading(job.id(), owner).flatMap(marked -> {
+            if (!marked) {
+                return Uni.createFrom().failure(new LeaseLostException("lease lost before download"));
+            }
+            List<Integer> indexes = new ArrayList<>();
+            for (int i = 0; i < outputs.size(); i++) {
+                indexes.add(i);
+            }
+            return Multi.createFrom().iterable(indexes)
+                    .onItem().transformToUniAndConcatenate(i -> downloader.download(outputs.get(i), key(g, i)))
+                    .collect().asList()
+                    .flatMap(images -> {
+                        images.forEach(i -> metrics.downloaded(i.sizeBytes()));
+                        JsonObject result = new JsonObject().put("prediction_id", p.id())
+                                .put("images", new JsonArray(images.stream().map(StoredImage::key).toList()));
+                        return steps.complete(job.id(), owner, result, images);
+                    });
+        });
+    }
+
+    /** Storage keys are made of ids only: no user text ever reaches a key. */
+    static String key(Generation g, int index) {
+        return "generations/" + g.id() + "/" + index;
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    static String human(Duration d) {
+        if (d.toSeconds() % 60 == 0 && d.toMinutes() > 0) {
+            return d.toMinutes() + " minute" + (d.toMinutes() == 1 ? "" : "s");
+        }
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+}

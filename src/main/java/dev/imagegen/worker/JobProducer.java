@@ -1,0 +1,276 @@
+package dev.imagegen.worker;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.quarkus.scheduler.Scheduled;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.Cancellable;
+import io.vertx.mutiny.core.Vertx;
+
+import dev.imagegen.config.ImagegenConfig;
+import dev.imagegen.metrics.Metrics;
+import dev.imagegen.queue.Job;
+import dev.imagegen.queue.JobNotifier;
+import dev.imagegen.queue.JobRepository;
+import dev.imagegen.queue.ReplicaId;
+
+/**
+ * The replica's worker loop. Wake-ups (an enqueue here, NOTIFY from another replica, a reconnect, a
+ * finished job, the jittered scheduler tick) trigger a claim of at most the free slots, one claim at a
+ * time; each claimed job runs on its own, and at most {@code IMAGEGEN_WORKER_MAX_PARALLEL_JOBS} run at
+ * once. A heartbeat extends the leases of running jobs and stops those this replica no longer holds.
+ * On shutdown it stops claiming, gives running jobs a grace period, and returns the rest to the queue.
+ */
+@ApplicationScoped
+public class JobProducer {
+
+    private static final Logger LOG = Logger.getLogger(JobProducer.class);
+
+    @Inject
+    JobRepository jobs;
+
+    @Inject
+    JobExecutor executor;
+
+    @Inject
+    JobNotifier notifier;
+
+    @Inject
+    ReplicaId replica;
+
+    @Inject
+    ImagegenConfig config;
+
+    @Inject
+    Metrics metrics;
+
+    @Inject
+    Vertx vertx;
+
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Map<UUID, Running> running = new ConcurrentHashMap<>();
+    private final AtomicBoolean claiming = new AtomicBoolean();
+    private final AtomicBoolean wakeAgain = new AtomicBoolean();
+    private volatile boolean accepting;
+    private volatile long lastLoopNanos = System.nanoTime();
+
+    /** One running job: its subscription (to stop it) and when it started. */
+    record Running(Job job, Cancellable subscription, long startedNanos) {
+    }
+
+    /** The result of a synchronous {@code process-jobs} run. */
+    public record ProcessResult(int processed, int errors) {
+    }
+
+    void start(@Observes StartupEvent ev) {
+        metrics.inFlightGauge(inFlight::get);
+        if (!config.worker().enabled()) {
+            LOG.info("Worker disabled on this replica (IMAGEGEN_WORKER_ENABLED=false)");
+            return;
+        }
+        accepting = true;
+        notifier.onWake(this::wake);
+        wake();
+    }
+
+    /** The jittered fallback tick: claims even if every notification was lost. */
+    @Scheduled(every = "${imagegen.worker.poll-interval:5s}", delayed = "1s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void tick() {
+        lastLoopNanos = System.nanoTime();
+        if (!accepting) {
+            return;
+        }
+        long jitter = ThreadLocalRandom.current().nextLong(Math.max(1, config.worker().pollInterval().toMillis() / 5));
+        vertx.setTimer(Math.max(1, jitter), id -> wake());
+    }
+
+    @Scheduled(every = "${imagegen.worker.heartbeat-interval:30s}", delayed = "1s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    Uni<Void> heartbeat() {
+        if (running.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        List<UUID> ids = new ArrayList<>(running.keySet());
+        return jobs.heartbeat(replica.value(), ids, config.worker().lease())
+                .ifNoItem().after(Duration.ofSeconds(10)).fail()
+                .invoke(held -> {
+                    for (UUID id : ids) {
+                        if (!held.contains(id)) {
+                            Running r = running.get(id);
+                            if (r != null) {
+                                LOG.infof("job=%s generation=%s is no longer held by this replica (canceled or rescued); stopping it",
+                                        id, r.job().generationId());
+                                stop(id);
+                            }
+                        }
+                    }
+                })
+                .replaceWithVoid()
+                .onFailure().recoverWithUni(e -> {
+                    LOG.warnf("Heartbeat failed (%s); leases are extended at the next one", e.getMessage());
+                    return Uni.createFrom().voidItem();
+                });
+    }
+
+    /** Claims as many jobs as there are free slots, unless a claim is already under way. */
+    public void wake() {
+        if (!accepting) {
+            return;
+        }
+        wakeAgain.set(true);
+        if (!claiming.compareAndSet(false, true)) {
+            return;
+        }
+        wakeAgain.set(false);
+        int free = config.worker().maxParallelJobs() - inFlight.get();
+        if (free <= 0) {
+            claiming.set(false);
+            return;
+        }
+        claim(free)
+                .subscribe().with(list -> {
+                    list.forEach(job -> launch(job, null));
+                    claiming.set(false);
+                    // More may be waiting: a full batch, or a wake-up that came while claiming.
+                    if (list.size() == free || wakeAgain.get()) {
+                        vertx.runOnContext(this::wake);
+                    }
+                }, e -> {
+                    claiming.set(false);
+                    LOG.warnf("Claiming jobs failed (%s); the next tick tries again", e.getMessage());
+                });
+    }
+
+    private Uni<List<Job>> claim(int limit) {
+        inFlight.addAndGet(limit);
+        return jobs.claim(replica.value(), limit, config.worker().lease())
+                .ifNoItem().after(Duration.ofSeconds(30)).fail()
+                .onItemOrFailure().invoke((list, e) -> {
+                    int got = list == null ? 0 : list.size();
+                    inFlight.addAndGet(got - limit);
+                    if (got > 0) {
+                        metrics.claimed(got, null, got);
+                    }
+                });
+    }
+
+    private void launch(Job job, java.util.function.Consumer<JobExecutor.Outcome> done) {
+        Cancellable sub = executor.execute(job, replica.value())
+                .onTermination().invoke(() -> {
+                    running.remove(job.id());
+                    inFlight.decrementAndGet();
+                })
+                .subscribe().with(outcome -> {
+                    if (done != null) {
+                        done.accept(outcome);
+                    }
+                    wake();
+                }, e -> {
+                    LOG.errorf(e, "job=%s generation=%s: executor failed", job.id(), job.generationId());
+                    if (done != null) {
+                        done.accept(JobExecutor.Outcome.LOST);
+                    }
+                    wake();
+                });
+        running.put(job.id(), new Running(job, sub, System.nanoTime()));
+    }
+
+    /** Stops a running job here without recording anything (someone else owns it now). */
+    private void stop(UUID id) {
+        Running r = running.remove(id);
+        if (r != null) {
+            // Cancelling runs the subscription's termination hook, which frees the slot.
+            r.subscription().cancel();
+            metrics.finished("lost", System.nanoTime() - r.startedNanos());
+        }
+    }
+
+    /**
+     * Claims due jobs now (up to the free slots), runs them, and answers when they are done: the
+     * operators' {@code process-jobs}.
+     */
+    public Uni<ProcessResult> processNow() {
+        int free = config.worker().maxParallelJobs() - inFlight.get();
+        if (free <= 0 || !accepting) {
+            return Uni.createFrom().item(new ProcessResult(0, 0));
+        }
+        return claim(free).flatMap(list -> {
+            if (list.isEmpty()) {
+                return Uni.createFrom().item(new ProcessResult(0, 0));
+            }
+            List<Uni<JobExecutor.Outcome>> outcomes = new ArrayList<>();
+            for (Job job : list) {
+                outcomes.add(Uni.createFrom().emitter(em -> launch(job, em::complete)));
+            }
+            return Uni.join().all(outcomes).andCollectFailures().map(all -> {
+                int errors = (int) all.stream().filter(o -> o.error() || o == JobExecutor.Outcome.LOST).count();
+                return new ProcessResult(all.size(), errors);
+            });
+        });
+    }
+
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    public boolean running() {
+        return accepting;
+    }
+
+    /** Seconds since the scheduler tick last ran: the liveness check's signal that the loop is alive. */
+    public double secondsSinceLastTick() {
+        return (System.nanoTime() - lastLoopNanos) / 1e9;
+    }
+
+    void shutdown(@Observes ShutdownEvent ev) {
+        if (!accepting) {
+            return;
+        }
+        accepting = false;
+        long deadline = System.nanoTime() + config.worker().shutdownGrace().toNanos();
+        if (!running.isEmpty()) {
+            LOG.infof("Shutting down: waiting up to %s for %d running job(s)", config.worker().shutdownGrace(), running.size());
+        }
+        synchronized (running) {
+            while (!running.isEmpty() && System.nanoTime() < deadline) {
+                try {
+                    running.wait(Math.max(1, Math.min(100, (deadline - System.nanoTime()) / 1_000_000)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        if (running.isEmpty()) {
+            return;
+        }
+        List<Running> rest = new ArrayList<>(running.values());
+        LOG.infof("Returning %d unfinished job(s) to the queue", rest.size());
+        List<Uni<JobRepository.Transition>> releases = new ArrayList<>();
+        for (Running r : rest) {
+            r.subscription().cancel();
+            running.remove(r.job().id());
+            releases.add(jobs.release(r.job().id(), replica.value(), Duration.ZERO));
+        }
+        try {
+            Uni.join().all(releases).andCollectFailures().await().atMost(Duration.ofSeconds(10));
+        } catch (RuntimeException e) {
+            LOG.warnf("Could not return every job (%s); their leases expire and the rescuer returns them", e.getMessage());
+        }
+    }
+}
