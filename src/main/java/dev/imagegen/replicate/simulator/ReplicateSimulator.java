@@ -87,6 +87,12 @@ import io.vertx.ext.web.handler.BodyHandler;
  * <li>Every model requires a string {@code prompt}; unknown input keys are ignored; {@code http} webhook
  * URLs are accepted (the real API wants https).</li>
  * <li>Outputs expire after {@link #outputRetention} (1 hour by default) or on {@link #expireOutputs}.</li>
+ * <li>Official models report an internal {@code dp-…} version; an unknown 64-hex version runs as model
+ * {@value #UNKNOWN_VERSION_MODEL}. An invalid {@code Prefer} or {@code Cancel-After} (under 5 s) is a 400
+ * (the real wording is not recorded).</li>
+ * <li>Webhooks: without {@code webhook_events_filter} every event is sent; the {@code output} event carries
+ * status {@code processing} with the output and precedes {@code completed}; deliveries are not ordered.</li>
+ * <li>Not served: {@code /v1/deployments/...}, model and version lookups, streaming.</li>
  * </ul>
  *
  * <h2>Extension</h2>
