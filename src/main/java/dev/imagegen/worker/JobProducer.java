@@ -90,7 +90,7 @@ public class JobProducer {
     }
 
     /** The jittered fallback tick: claims even if every notification was lost. */
-    @Scheduled(every = "${imagegen.worker.poll-interval:5s}", delayed = "1s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    @Scheduled(every = "${imagegen.worker.poll-interval:5s}", delayed = "${imagegen.worker.poll-interval:5s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void tick() {
         lastLoopNanos = System.nanoTime();
         if (!accepting) {

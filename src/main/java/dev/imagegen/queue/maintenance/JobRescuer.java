@@ -35,8 +35,14 @@ public class JobRescuer {
     @Inject
     Metrics metrics;
 
+    @Inject
+    dev.imagegen.config.ImagegenConfig config;
+
     @Scheduled(every = "${imagegen.worker.rescue-interval:30s}", delayed = "5s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     Uni<Void> scheduled() {
+        if (!config.worker().enabled()) {
+            return Uni.createFrom().voidItem();
+        }
         return rescueNow().replaceWithVoid().onFailure().recoverWithUni(e -> {
             LOG.warnf("Rescuing expired jobs failed (%s); next run tries again", e.getMessage());
             return Uni.createFrom().voidItem();
