@@ -43,6 +43,7 @@ public class JwtVerification {
         info.setGroupsPath("role");
         info.setRequireNamedPrincipal(false);
         info.setExpGracePeriodSecs(0);
+        info.setClockSkew(0);
         info.setRelaxVerificationKeyValidation(false);
         return info;
     }

@@ -236,7 +236,7 @@ class WorkerTest {
 
     @Test
     void theConcurrencyBoundIsReachedAndNeverExceeded() {
-        replicate.predictionDelay(Duration.ofMillis(600));
+        replicate.predictionDelay(Duration.ofMillis(1500));
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
             ids.add(enqueue("{\"prompt\":\"parallel " + i + "\"}"));
