@@ -88,6 +88,7 @@ public class JobNotifier {
         PgConnectOptions options = PgConnectOptions.fromUri(url.get());
         username.ifPresent(options::setUser);
         password.ifPresent(options::setPassword);
+        options.setMetricsName("imagegen-listen");
         subscriber = PgSubscriber.subscriber(vertx, options)
                 .reconnectPolicy(retries -> stopped ? -1L : Math.min(200L * (1L << Math.min(retries, 6)), 10_000L));
         subscriber.channel(JobRepository.JOBS_CHANNEL)
