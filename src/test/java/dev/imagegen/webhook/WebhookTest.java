@@ -59,7 +59,8 @@ class WebhookTest {
                 .post("/v1/generations").then().statusCode(202).extract().path("generation_id");
         await().atMost(Duration.ofSeconds(15)).until(() -> "completed".equals(status(id)));
         JsonObject create = replicate.lastCreateBody();
-        assertEquals("http://localhost:8081/v1/webhooks/replicate", create.getString("webhook"));
+        int port = org.eclipse.microprofile.config.ConfigProvider.getConfig().getValue("quarkus.http.test-port", Integer.class);
+        assertEquals("http://localhost:" + port + "/v1/webhooks/replicate", create.getString("webhook"));
         assertEquals("completed", create.getJsonArray("webhook_events_filter").getString(0));
         String prediction = replicate.lastPredictionId().orElseThrow();
         assertTrue(replicate.receivedWebhooks(prediction).isEmpty(), "delivered to the app, not to the sink");
