@@ -1,11 +1,13 @@
 package dev.imagegen.metrics;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
 import io.micrometer.core.instrument.Counter;
@@ -13,10 +15,12 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.quarkus.runtime.StartupEvent;
 
 /**
  * Every meter name and tag of the service, in one place (the README's metrics table lists them).
- * Gauges read values cached elsewhere: a scrape never runs a query.
+ * Gauges read values cached elsewhere: a scrape never runs a query. Every meter is registered at
+ * start-up, at zero, so that dashboards and alerts see each series before its first event.
  */
 @ApplicationScoped
 public class Metrics {
@@ -39,54 +43,127 @@ public class Metrics {
     public static final String QUEUE_DEPTH = "imagegen.queue.depth";
     public static final String QUEUE_OLDEST_DUE = "imagegen.queue.oldest.due.seconds";
 
+    /** The values of the {@code outcome} tag of {@link #JOBS_FINISHED} and {@link #JOB_RUN}. */
+    public static final List<String> OUTCOMES = List.of("completed", "failed", "retried", "released", "lost");
+    /** The values of the {@code route} tag of {@link #REPLICATE_REQUESTS}. */
+    public static final List<String> REPLICATE_ROUTES = List.of("create_model", "create_version", "get", "cancel", "list");
+    /** The {@code status} tag of a Replicate call that got no HTTP answer. */
+    public static final String STATUS_ERROR = "error";
+
     @Inject
     MeterRegistry registry;
+
+    /**
+     * Registers every meter whose series are known in advance, at zero. The gauges are registered by
+     * their owners: {@link #inFlightGauge} (the worker) and {@link #queueGauges} ({@link QueueStats}).
+     * A Replicate call's {@code status} is only known when it answers, so its timer starts with the
+     * {@code error} series of each route (zero until a call gets no answer).
+     */
+    void registerMeters(@Observes StartupEvent ev) {
+        enqueuedCounter();
+        claimedCounter();
+        rescuedCounter();
+        prunedCounter();
+        throttledCounter();
+        queueWaitTimer();
+        downloadSummary();
+        for (String outcome : OUTCOMES) {
+            finishedCounter(outcome);
+            runTimer(outcome);
+        }
+        for (String route : REPLICATE_ROUTES) {
+            replicateTimer(route, STATUS_ERROR);
+        }
+    }
+
+    private Counter enqueuedCounter() {
+        return Counter.builder(JOBS_ENQUEUED).description("Jobs enqueued on this replica").register(registry);
+    }
+
+    private Counter claimedCounter() {
+        return Counter.builder(JOBS_CLAIMED).description("Jobs claimed by this replica's worker").register(registry);
+    }
+
+    private Counter rescuedCounter() {
+        return Counter.builder(JOBS_RESCUED).description("Jobs whose lease expired, returned to the queue or failed")
+                .register(registry);
+    }
+
+    private Counter prunedCounter() {
+        return Counter.builder(JOBS_PRUNED).description("Finished jobs deleted (or archived) by retention").register(registry);
+    }
+
+    private Counter throttledCounter() {
+        return Counter.builder(REPLICATE_THROTTLED).description("429 answers from Replicate").register(registry);
+    }
+
+    private Counter finishedCounter(String outcome) {
+        return Counter.builder(JOBS_FINISHED).description("Job attempts finished, by outcome").tag("outcome", outcome)
+                .register(registry);
+    }
+
+    private Timer queueWaitTimer() {
+        return Timer.builder(QUEUE_WAIT).description("Time from a job becoming due to its claim")
+                .publishPercentileHistogram().register(registry);
+    }
+
+    private Timer runTimer(String outcome) {
+        return Timer.builder(JOB_RUN).description("Run time of one job attempt").tag("outcome", outcome)
+                .publishPercentileHistogram().register(registry);
+    }
+
+    private Timer replicateTimer(String route, String status) {
+        return Timer.builder(REPLICATE_REQUESTS).description("Calls to the Replicate API")
+                .tag("route", route).tag("status", status).register(registry);
+    }
+
+    private DistributionSummary downloadSummary() {
+        return DistributionSummary.builder(DOWNLOAD_BYTES).baseUnit("bytes").description("Bytes of output images stored")
+                .register(registry);
+    }
 
     private final AtomicLong gateClosedUntil = new AtomicLong();
 
     public void enqueued() {
-        registry.counter(JOBS_ENQUEUED).increment();
+        enqueuedCounter().increment();
     }
 
     public void claimed(int n, Duration totalWait, int jobs) {
         if (n > 0) {
-            registry.counter(JOBS_CLAIMED).increment(n);
+            claimedCounter().increment(n);
         }
     }
 
     public void queueWait(Duration wait) {
-        Timer.builder(QUEUE_WAIT).description("Time from a job becoming due to its claim")
-                .publishPercentileHistogram().register(registry).record(wait.isNegative() ? Duration.ZERO : wait);
+        queueWaitTimer().record(wait.isNegative() ? Duration.ZERO : wait);
     }
 
     public void finished(String outcome, long runNanos) {
-        Counter.builder(JOBS_FINISHED).tag("outcome", outcome).register(registry).increment();
-        Timer.builder(JOB_RUN).description("Run time of one job attempt").tag("outcome", outcome)
-                .publishPercentileHistogram().register(registry).record(runNanos, TimeUnit.NANOSECONDS);
+        finishedCounter(outcome).increment();
+        runTimer(outcome).record(runNanos, TimeUnit.NANOSECONDS);
     }
 
     public void rescued(int n) {
-        registry.counter(JOBS_RESCUED).increment(n);
+        rescuedCounter().increment(n);
     }
 
     public void pruned(int n) {
-        registry.counter(JOBS_PRUNED).increment(n);
+        if (n > 0) {
+            prunedCounter().increment(n);
+        }
     }
 
     public void replicateCall(String route, String status, long nanos) {
-        Timer.builder(REPLICATE_REQUESTS).description("Calls to the Replicate API")
-                .tag("route", route).tag("status", status)
-                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        replicateTimer(route, status).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     public void throttled(Duration wait) {
-        registry.counter(REPLICATE_THROTTLED).increment();
+        throttledCounter().increment();
         gateClosedUntil.accumulateAndGet(System.currentTimeMillis() + wait.toMillis(), Math::max);
     }
 
     public void downloaded(long bytes) {
-        DistributionSummary.builder(DOWNLOAD_BYTES).baseUnit("bytes").description("Bytes of output images stored")
-                .register(registry).record(bytes);
+        downloadSummary().record(bytes);
     }
 
     public void inFlightGauge(Supplier<Number> inFlight) {
@@ -95,12 +172,15 @@ public class Metrics {
                 .description("1 while Replicate's 429 gate is closed").register(registry);
     }
 
+    /** The queue depth gauges, read from the counts {@link QueueStats} caches. */
     public void queueGauges(Supplier<Number> pending, Supplier<Number> due, Supplier<Number> processing,
             Supplier<Number> stuck, Supplier<Number> oldestDueSeconds) {
-        Gauge.builder(QUEUE_DEPTH, pending).tag("status", "pending").register(registry);
-        Gauge.builder(QUEUE_DEPTH, due).tag("status", "due").register(registry);
-        Gauge.builder(QUEUE_DEPTH, processing).tag("status", "processing").register(registry);
-        Gauge.builder(QUEUE_DEPTH, stuck).tag("status", "stuck").register(registry);
-        Gauge.builder(QUEUE_OLDEST_DUE, oldestDueSeconds).register(registry);
+        String depth = "Jobs in the queue by state (cached, refreshed on a schedule)";
+        Gauge.builder(QUEUE_DEPTH, pending).description(depth).tag("status", "pending").register(registry);
+        Gauge.builder(QUEUE_DEPTH, due).description(depth).tag("status", "due").register(registry);
+        Gauge.builder(QUEUE_DEPTH, processing).description(depth).tag("status", "processing").register(registry);
+        Gauge.builder(QUEUE_DEPTH, stuck).description(depth).tag("status", "stuck").register(registry);
+        Gauge.builder(QUEUE_OLDEST_DUE, oldestDueSeconds).description("Age of the oldest due pending job (cached)")
+                .baseUnit("seconds").register(registry);
     }
 }

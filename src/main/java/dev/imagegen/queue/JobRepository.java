@@ -257,6 +257,35 @@ public class JobRepository {
                            FOR UPDATE SKIP LOCKED)
             """;
 
+    /** Key of the retention lock: one replica at a time prunes finished jobs. */
+    static final long RETENTION_LOCK_KEY = 7_372_650_183_041L;
+
+    /**
+     * Takes the retention lock for the current transaction, without waiting: false when another replica
+     * holds it. Transaction-scoped, so it is released at commit or rollback and a pooled connection never
+     * keeps it.
+     */
+    static final String TRY_RETENTION_LOCK = "SELECT pg_try_advisory_xact_lock($1) AS locked";
+
+    /** Every column of a job row, as {@code job_queue_archive} repeats them. */
+    static final String ARCHIVE_COLUMNS = COLUMNS + ", result";
+
+    /**
+     * Moves up to $3 jobs of status $1 finished more than $2 seconds ago into {@code job_queue_archive},
+     * oldest first, in one statement (archived_at is set by the table's default).
+     */
+    static final String ARCHIVE_FINISHED = """
+            WITH moved AS (
+                DELETE FROM job_queue
+                 WHERE id IN (SELECT id FROM job_queue
+                               WHERE status = $1 AND completed_at < now() - make_interval(secs => $2)
+                               ORDER BY completed_at
+                               LIMIT $3
+                               FOR UPDATE SKIP LOCKED)
+                RETURNING *
+            )
+            INSERT INTO job_queue_archive (""" + ARCHIVE_COLUMNS + ")\nSELECT " + ARCHIVE_COLUMNS + "\n  FROM moved\n";
+
     /** Counts for metrics and health, from the partial indexes: one cheap query, cached by its callers. */
     static final String COUNTS = """
             SELECT count(*) FILTER (WHERE status = 'pending')                       AS pending,
@@ -284,6 +313,10 @@ public class JobRepository {
 
     /** The answer to a cancel. */
     public record Cancellation(String previousStatus, String predictionId, boolean canceled) {
+    }
+
+    /** One retention batch: whether this replica held the retention lock, and how many jobs it pruned. */
+    public record RetentionBatch(boolean locked, int rows) {
     }
 
     /** Queue depth by state, for metrics and readiness. */
@@ -373,6 +406,24 @@ public class JobRepository {
     public Uni<Integer> pruneFinished(JobStatus status, Duration age, int batch) {
         return pool.preparedQuery(PRUNE_FINISHED).execute(Tuple.of(status.db(), seconds(age), batch))
                 .map(RowSet::rowCount);
+    }
+
+    /**
+     * One retention batch in its own short transaction: takes the retention lock (or answers
+     * {@code locked = false} at once when another replica holds it), then deletes, or with
+     * {@code archive} moves into {@code job_queue_archive}, up to {@code batch} jobs of {@code status}
+     * finished more than {@code age} ago. Rows other transactions hold are skipped, never waited for.
+     */
+    public Uni<RetentionBatch> pruneFinishedBatch(JobStatus status, Duration age, int batch, boolean archive) {
+        return pool.withTransaction(tx -> tx.preparedQuery(TRY_RETENTION_LOCK).execute(Tuple.of(RETENTION_LOCK_KEY))
+                .flatMap(lock -> {
+                    if (!Boolean.TRUE.equals(lock.iterator().next().getBoolean("locked"))) {
+                        return Uni.createFrom().item(new RetentionBatch(false, 0));
+                    }
+                    return tx.preparedQuery(archive ? ARCHIVE_FINISHED : PRUNE_FINISHED)
+                            .execute(Tuple.of(status.db(), seconds(age), batch))
+                            .map(rows -> new RetentionBatch(true, rows.rowCount()));
+                }));
     }
 
     public Uni<Counts> counts() {

@@ -7,6 +7,7 @@ import java.util.Optional;
 public enum JobStatus {
     PENDING, PROCESSING, COMPLETED, FAILED, CANCELED;
 
+    @com.fasterxml.jackson.annotation.JsonValue
     public String db() {
         return name().toLowerCase(Locale.ROOT);
     }
