@@ -38,6 +38,17 @@ public interface ImagegenConfig {
 
     Alerts alerts();
 
+    /** Metrics settings. */
+    @WithName("metrics")
+    MetricsSettings metricsSettings();
+
+    interface MetricsSettings {
+        /** How often the queue depth gauges' one cached count query runs (a scrape never queries). */
+        @WithName("queue-refresh-interval")
+        @WithDefault("5s")
+        Duration queueRefreshInterval();
+    }
+
     interface Alerts {
         /** Alert when more jobs than this are pending (the seed's "high queue depth"). */
         @WithName("pending-threshold")
@@ -176,6 +187,18 @@ public interface ImagegenConfig {
         @WithName("retention-failed")
         @WithDefault("30d")
         Duration retentionFailed();
+
+        /** How often finished jobs are pruned ({@code off} disables pruning on this replica). */
+        @WithName("prune-interval")
+        @WithDefault("10m")
+        String pruneInterval();
+
+        /**
+         * Whether retention moves finished jobs into {@code job_queue_archive} instead of deleting them
+         * ({@code IMAGEGEN_JOBS_ARCHIVE}).
+         */
+        @WithDefault("false")
+        boolean archive();
     }
 
     interface Retry {
@@ -210,6 +233,44 @@ public interface ImagegenConfig {
         /** Root folder of the filesystem store. */
         @WithDefault("./data/images")
         String dir();
+
+        /** The S3 (or S3-compatible) store; read only when {@link #backend()} is {@code s3}. */
+        S3 s3();
+
+        /**
+         * S3 settings ({@code IMAGEGEN_STORAGE_S3_*}). Credentials come from the AWS SDK's default chain:
+         * {@code AWS_ACCESS_KEY_ID}/{@code AWS_SECRET_ACCESS_KEY}, {@code AWS_PROFILE} and the shared
+         * config files, web identity ({@code AWS_WEB_IDENTITY_TOKEN_FILE}, EKS IRSA), the EKS Pod Identity
+         * or ECS container endpoint, then the EC2 instance profile.
+         */
+        interface S3 {
+            /** Bucket holding the images; required when the backend is {@code s3}. */
+            Optional<String> bucket();
+
+            /** AWS region of the bucket (S3-compatible services usually accept any). */
+            @WithDefault("us-east-1")
+            String region();
+
+            /** Endpoint of an S3-compatible service (MinIO, Ceph, R2, ...); unset: AWS' endpoint for the region. */
+            Optional<java.net.URI> endpoint();
+
+            /** Address the bucket in the path ({@code endpoint/bucket/key}) instead of the host name. */
+            @WithName("path-style")
+            @WithDefault("false")
+            boolean pathStyle();
+
+            /** Link images by presigned S3 URLs instead of signed links to this service's content endpoint. */
+            @WithDefault("true")
+            boolean presign();
+
+            /**
+             * Multipart upload part size (5M to 512M); at most two parts per upload are held in memory.
+             * Bodies smaller than one part are sent with a single PutObject.
+             */
+            @WithName("part-size")
+            @WithDefault("8M")
+            io.quarkus.runtime.configuration.MemorySize partSize();
+        }
     }
 
     interface Api {

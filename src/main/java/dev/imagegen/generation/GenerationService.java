@@ -26,6 +26,7 @@ import dev.imagegen.config.ImagegenConfig;
 import dev.imagegen.image.Image;
 import dev.imagegen.image.ImageLinks;
 import dev.imagegen.image.ImageRepository;
+import dev.imagegen.metrics.Metrics;
 import dev.imagegen.queue.JobNotifier;
 import dev.imagegen.queue.JobRepository;
 import dev.imagegen.replicate.ReplicateClient;
@@ -50,6 +51,9 @@ public class GenerationService {
     ImageLinks links;
 
     @Inject
+    dev.imagegen.storage.ImageStore store;
+
+    @Inject
     JobNotifier notifier;
 
     @Inject
@@ -60,6 +64,9 @@ public class GenerationService {
 
     @Inject
     ReplicateClient replicate;
+
+    @Inject
+    Metrics metrics;
 
     /**
      * Writes the generation and its job in one statement. With an Idempotency-Key, the same user and
@@ -81,6 +88,7 @@ public class GenerationService {
         return insert.invoke(e -> {
             if (e.created()) {
                 notifier.jobsEnqueued();
+                metrics.enqueued();
             }
         });
     }
@@ -180,7 +188,7 @@ public class GenerationService {
             Map<UUID, List<GenerationView.ImageView>> byGeneration = new LinkedHashMap<>();
             for (Image i : all) {
                 byGeneration.computeIfAbsent(i.generationId(), k -> new ArrayList<>())
-                        .add(new GenerationView.ImageView(i.id(), links.url(i.id()), i.contentType(), i.sizeBytes(),
+                        .add(new GenerationView.ImageView(i.id(), url(i), i.contentType(), i.sizeBytes(),
                                 i.width(), i.height(), i.sha256()));
             }
             List<GenerationView> out = new ArrayList<>(list.size());
@@ -189,6 +197,11 @@ public class GenerationService {
             }
             return out;
         });
+    }
+
+    /** The store's own presigned URL where it gives one (S3), else a signed link to the content endpoint. */
+    private String url(Image i) {
+        return store.publicUrl(i.storageKey(), config.api().imageLinkTtl()).orElseGet(() -> links.url(i.id()));
     }
 
     /** A user sees their own generations; an operator sees all. */

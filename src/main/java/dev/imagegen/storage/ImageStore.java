@@ -35,6 +35,15 @@ public interface ImageStore {
     /** Removes the object; succeeds when it does not exist. */
     Uni<Void> delete(String key);
 
+    /**
+     * A URL at which a browser can fetch the object directly, with no header, for at least {@code ttl}
+     * (for example an S3 presigned GET URL), or empty when the store has none and image links must point
+     * at this service's content endpoint. Computed locally: no call to the store is made.
+     */
+    default java.util.Optional<String> publicUrl(String key, java.time.Duration ttl) {
+        return java.util.Optional.empty();
+    }
+
     /** Metadata of a stored object. */
     record StoredObject(String key, long size, String contentType) {
     }
