@@ -1,0 +1,494 @@
+package dev.imagegen.generation;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.BackPressureStrategy;
+import io.smallrye.mutiny.subscription.MultiEmitter;
+import io.vertx.core.Context;
+import io.vertx.mutiny.core.Vertx;
+
+import dev.imagegen.api.ApiException;
+import dev.imagegen.api.ProblemType;
+import dev.imagegen.auth.Caller;
+import dev.imagegen.queue.JobNotifier;
+
+/**
+ * Live status of generations for the event streams ({@code GET /v1/generations/{id}/events}).
+ *
+ * <p>One replica-wide fan-out, never a database connection per client:
+ * <ul>
+ * <li><b>Notifications.</b> The schema's trigger announces changed generation ids on
+ * {@code imagegen_generation_status}; {@link JobNotifier}'s single LISTEN connection hands them here.
+ * Ids nobody follows are ignored.</li>
+ * <li><b>Batched re-reads.</b> Ids to re-read collect in one "dirty" set. One read round at a time
+ * re-reads up to {@value #MAX_BATCH} of them with one generations query plus one images query, however
+ * many followers and ids there are, and hands the same serialised JSON to every follower of an id.
+ * Because rounds never overlap, a later round always sees a newer snapshot than an earlier one: a
+ * follower never goes back to an older state. Changes that come faster than a round (a few
+ * milliseconds) are coalesced: the stream shows the state the round read.</li>
+ * <li><b>No missed change.</b> A follower is registered (and its id marked dirty) before its first
+ * state is read, and that first state comes from a round that starts after the registration. A
+ * change committed before that round is in it; one committed after it is announced and re-read.</li>
+ * <li><b>Polling guarantees.</b> While the LISTEN connection is down, every followed id is re-read every
+ * {@value #FALLBACK_POLL_SECONDS} s (and once more when it is back); while it is up, every
+ * {@value #SAFETY_POLL_SECONDS} s, so that a lost notification only adds latency.</li>
+ * <li><b>Bounded per follower.</b> A follower holds only the latest snapshot (shared with the other
+ * followers of its id) and one pending signal: a slow client skips intermediate states and gets the
+ * latest; a terminal state is never skipped. Identical consecutive statuses are sent once. A stream
+ * ends after a terminal state, after {@link #MAX_LIFETIME}, when the client goes away (it is
+ * unsubscribed at once), or on shutdown; an idle stream gets a keep-alive after {@link #KEEP_ALIVE}
+ * without an event.</li>
+ * </ul>
+ */
+@ApplicationScoped
+public class GenerationEvents {
+
+    private static final Logger LOG = Logger.getLogger(GenerationEvents.class);
+
+    /** An idle stream gets a keep-alive comment after this long without an event (the contract says ≤ 15 s). */
+    public static final Duration KEEP_ALIVE = Duration.ofSeconds(10);
+
+    /** A stream is closed after this long; the client reconnects (EventSource does) and gets the current state. */
+    public static final Duration MAX_LIFETIME = Duration.ofHours(1);
+
+    /** Ids re-read per round at most (one {@code = ANY($1)} query each for generations and images). */
+    static final int MAX_BATCH = 500;
+
+    static final long FALLBACK_POLL_SECONDS = 5;
+    static final long SAFETY_POLL_SECONDS = 30;
+
+    private static final Duration TICK = Duration.ofSeconds(1);
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration FIRST_STATE_TIMEOUT = Duration.ofSeconds(15);
+    /** A follower whose HTTP stream never subscribed (the client left during set-up) is dropped after this. */
+    private static final Duration ATTACH_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration MAX_RETRY_DELAY = Duration.ofSeconds(10);
+
+    /** What a stream carries: a generation state (its status and API JSON), or a keep-alive. */
+    public record Event(GenerationStatus status, String json) {
+
+        static final Event KEEP_ALIVE = new Event(null, null);
+
+        public boolean keepAlive() {
+            return json == null;
+        }
+    }
+
+    /** One read of a generation: the row (for the owner check) and its API JSON; {@link #GONE} when deleted. */
+    record Snapshot(Generation generation, String json) {
+
+        static final Snapshot GONE = new Snapshot(null, null);
+
+        GenerationStatus status() {
+            return generation == null ? null : generation.status();
+        }
+
+        boolean ends() {
+            return generation == null || generation.status().terminal();
+        }
+    }
+
+    @Inject
+    GenerationRepository generations;
+
+    @Inject
+    GenerationService service;
+
+    @Inject
+    JobNotifier notifier;
+
+    @Inject
+    ObjectMapper mapper;
+
+    @Inject
+    Vertx vertx;
+
+    /** Keep-alive threshold; package-private so that a test can shorten it. */
+    volatile Duration keepAliveAfter = KEEP_ALIVE;
+
+    /** Re-read of every followed id while LISTEN is up; package-private so that a test can shorten it. */
+    volatile Duration safetyPoll = Duration.ofSeconds(SAFETY_POLL_SECONDS);
+
+    private final Map<UUID, Set<Follower>> followers = new ConcurrentHashMap<>();
+    private final AtomicLong rounds = new AtomicLong();
+
+    /** Guards {@link #dirty}, {@link #reading} and {@link #retryDelay}. */
+    private final Object lock = new Object();
+    private final Set<UUID> dirty = new LinkedHashSet<>();
+    private boolean reading;
+    private Duration retryDelay = Duration.ZERO;
+
+    private long tickTimer = -1;
+    /** Only touched by {@link #tick()} (one timer). */
+    private long lastFullRead = System.nanoTime();
+    private boolean wasListening = true;
+    private volatile boolean stopped;
+    private Runnable unlisten = () -> {
+    };
+
+    void start(@Observes StartupEvent ev) {
+        unlisten = notifier.onStatusChange(this::statusChanged);
+        tickTimer = vertx.setPeriodic(TICK.toMillis(), id -> tick());
+    }
+
+    /**
+     * Follows one generation. The {@code Uni} resolves once its current state has been read: a 404
+     * {@link ApiException} when it does not exist or the caller may not see it, else a stream that
+     * starts with that state (or a newer one) and ends after a terminal state.
+     */
+    public Uni<Multi<Event>> follow(Caller caller, UUID id) {
+        if (stopped) {
+            return Uni.createFrom().failure(new ApiException(ProblemType.UNAVAILABLE, "The service is shutting down."));
+        }
+        Follower f = new Follower(id, io.vertx.core.Vertx.currentContext());
+        // Atomic with remove(): a set emptied and dropped concurrently is never added to.
+        followers.compute(id, (k, set) -> {
+            Set<Follower> s = set != null ? set : ConcurrentHashMap.newKeySet();
+            s.add(f);
+            return s;
+        });
+        markDirty(List.of(id));
+        return Uni.createFrom().completionStage(f.first)
+                .ifNoItem().after(FIRST_STATE_TIMEOUT).failWith(() -> new ApiException(ProblemType.UNAVAILABLE,
+                        "The generation could not be read in time; retry."))
+                .onFailure().invoke(() -> remove(f))
+                .onCancellation().invoke(() -> remove(f))
+                .map(first -> {
+                    if (first.generation() == null || !GenerationService.visible(caller, first.generation())) {
+                        remove(f);
+                        throw ApiException.notFound("Generation " + id);
+                    }
+                    return f.stream();
+                });
+    }
+
+    /** Followers registered now, on this replica (for tests and the benchmark). */
+    public int followerCount() {
+        int n = 0;
+        for (Set<Follower> s : followers.values()) {
+            n += s.size();
+        }
+        return n;
+    }
+
+    /** Read rounds run so far (each is one generations query and one images query, whatever its size). */
+    public long readRounds() {
+        return rounds.get();
+    }
+
+    // ---------------------------------------------------------------- notifications and reads
+
+    private void statusChanged(List<UUID> ids) {
+        List<UUID> followed = new ArrayList<>();
+        for (UUID id : ids) {
+            if (followers.containsKey(id)) {
+                followed.add(id);
+            }
+        }
+        if (!followed.isEmpty()) {
+            markDirty(followed);
+        }
+    }
+
+    private void markDirty(List<UUID> ids) {
+        synchronized (lock) {
+            dirty.addAll(ids);
+            if (reading || stopped) {
+                return;
+            }
+            reading = true;
+        }
+        nextRound();
+    }
+
+    /** Starts the next read round, or ends the loop when nothing is dirty. Only one round runs at a time. */
+    private void nextRound() {
+        List<UUID> batch = new ArrayList<>();
+        synchronized (lock) {
+            Iterator<UUID> it = dirty.iterator();
+            while (it.hasNext() && batch.size() < MAX_BATCH) {
+                UUID id = it.next();
+                it.remove();
+                if (followers.containsKey(id)) {
+                    batch.add(id);
+                }
+            }
+            if (batch.isEmpty() || stopped) {
+                reading = false;
+                return;
+            }
+        }
+        rounds.incrementAndGet();
+        read(batch).subscribe().with(
+                snapshots -> {
+                    synchronized (lock) {
+                        retryDelay = Duration.ZERO;
+                    }
+                    deliver(batch, snapshots);
+                    nextRound();
+                },
+                failure -> roundFailed(batch, failure));
+    }
+
+    private Uni<Map<UUID, Snapshot>> read(List<UUID> ids) {
+        return generations.findByIds(ids)
+                .flatMap(rows -> service.views(rows).map(views -> {
+                    Map<UUID, Snapshot> out = new HashMap<>(rows.size() * 2);
+                    for (int i = 0; i < rows.size(); i++) {
+                        out.put(rows.get(i).id(), new Snapshot(rows.get(i), json(views.get(i))));
+                    }
+                    return out;
+                }))
+                .ifNoItem().after(READ_TIMEOUT).fail();
+    }
+
+    private void roundFailed(List<UUID> batch, Throwable failure) {
+        LOG.warnf("Event streams: re-reading %d generation(s) failed (%s); retrying", batch.size(), failure.getMessage());
+        ApiException unavailable = new ApiException(ProblemType.UNAVAILABLE, "The generation could not be read; retry.");
+        for (UUID id : batch) {
+            for (Follower f : followers.getOrDefault(id, Set.of())) {
+                f.first.completeExceptionally(unavailable);
+            }
+        }
+        Duration delay;
+        synchronized (lock) {
+            dirty.addAll(batch);
+            retryDelay = retryDelay.isZero() ? Duration.ofSeconds(1) : min(retryDelay.multipliedBy(2), MAX_RETRY_DELAY);
+            delay = retryDelay;
+        }
+        vertx.setTimer(delay.toMillis(), t -> nextRound());
+    }
+
+    private void deliver(List<UUID> batch, Map<UUID, Snapshot> snapshots) {
+        for (UUID id : batch) {
+            Set<Follower> fs = followers.get(id);
+            if (fs == null) {
+                continue;
+            }
+            Snapshot s = snapshots.getOrDefault(id, Snapshot.GONE);
+            for (Follower f : fs) {
+                f.offer(s);
+            }
+        }
+    }
+
+    private String json(GenerationView view) {
+        try {
+            return mapper.writeValueAsString(view);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("Could not serialise generation " + view.id(), e);
+        }
+    }
+
+    // ---------------------------------------------------------------- housekeeping
+
+    /** Once a second: keep-alives, stream lifetimes, abandoned set-ups, and the polling fallback. */
+    private void tick() {
+        long now = System.nanoTime();
+        long keepAliveNanos = keepAliveAfter.toNanos();
+        for (Set<Follower> fs : followers.values()) {
+            for (Follower f : fs) {
+                f.tick(now, keepAliveNanos);
+            }
+        }
+        boolean listening = notifier.listening();
+        long interval = listening ? safetyPoll.toNanos() : Duration.ofSeconds(FALLBACK_POLL_SECONDS).toNanos();
+        boolean reconnected = listening && !wasListening;
+        if (!listening && wasListening) {
+            LOG.info("Event streams: LISTEN is down; following generations by polling until it is back");
+        }
+        wasListening = listening;
+        if (followers.isEmpty()) {
+            lastFullRead = now;
+        } else if (reconnected || now - lastFullRead >= interval) {
+            lastFullRead = now;
+            markDirty(new ArrayList<>(followers.keySet()));
+        }
+    }
+
+    private void remove(Follower f) {
+        followers.computeIfPresent(f.id, (k, set) -> {
+            set.remove(f);
+            return set.isEmpty() ? null : set;
+        });
+    }
+
+    void stop(@Observes ShutdownEvent ev) {
+        close();
+    }
+
+    /** Ends every stream (clients reconnect, to another replica if need be) and stops listening. */
+    @PreDestroy
+    void close() {
+        stopped = true;
+        unlisten.run();
+        if (tickTimer >= 0) {
+            vertx.cancelTimer(tickTimer);
+            tickTimer = -1;
+        }
+        for (Set<Follower> fs : followers.values()) {
+            for (Follower f : fs) {
+                f.end();
+            }
+        }
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    // ---------------------------------------------------------------- one follower
+
+    /**
+     * One client's stream. Holds the latest snapshot and one coalescing signal, never a queue: what is
+     * sent is decided when the client can take it ({@link #next()}), so a slow client skips states.
+     * Every emitter call happens on the HTTP connection's Vert.x context, in order.
+     */
+    private final class Follower {
+
+        private static final Object SIGNAL = new Object();
+
+        final UUID id;
+        final CompletableFuture<Snapshot> first = new CompletableFuture<>();
+        final long createdAt = System.nanoTime();
+
+        private volatile Context context;
+        private volatile Snapshot latest;
+        private volatile MultiEmitter<? super Object> emitter;
+        private volatile boolean keepAliveDue;
+        private volatile long lastSentAt = System.nanoTime();
+        private volatile long attachedAt;
+        /** Only touched in {@link #next()}, which the stream calls serially. */
+        private GenerationStatus sentStatus;
+        private boolean sentAny;
+
+        /** @param context the HTTP connection's context, or null outside Vert.x */
+        Follower(UUID id, Context context) {
+            this.id = id;
+            this.context = context;
+        }
+
+        Multi<Event> stream() {
+            return Multi.createFrom().<Object>emitter(this::attach, BackPressureStrategy.LATEST)
+                    .map(signal -> next())
+                    .select().where(Optional::isPresent)
+                    .map(Optional::get);
+        }
+
+        private void attach(MultiEmitter<? super Object> em) {
+            if (context == null) {
+                context = io.vertx.core.Vertx.currentContext();
+            }
+            attachedAt = System.nanoTime();
+            em.onTermination(() -> remove(this));
+            emitter = em;
+            signal();
+        }
+
+        /** A newer snapshot from a read round (rounds deliver in order, and so does the context). */
+        void offer(Snapshot s) {
+            run(() -> {
+                latest = s;
+                if (!first.isDone()) {
+                    first.complete(s);
+                }
+                signal();
+            });
+        }
+
+        void tick(long now, long keepAliveNanos) {
+            if (emitter == null) {
+                if (first.isDone() && now - createdAt > ATTACH_TIMEOUT.toNanos()) {
+                    remove(this);
+                }
+                return;
+            }
+            if (now - attachedAt > MAX_LIFETIME.toNanos()) {
+                end();
+            } else if (now - lastSentAt >= keepAliveNanos) {
+                keepAliveDue = true;
+                signal();
+            }
+        }
+
+        /** Wakes the stream: it sends what is due when the client can take it, and ends after the last state. */
+        private void signal() {
+            run(() -> {
+                MultiEmitter<? super Object> em = emitter;
+                Snapshot s = latest;
+                if (em == null || s == null || em.isCancelled()) {
+                    return;
+                }
+                em.emit(SIGNAL);
+                if (s.ends()) {
+                    em.complete();
+                }
+            });
+        }
+
+        void end() {
+            run(() -> {
+                MultiEmitter<? super Object> em = emitter;
+                if (em != null) {
+                    em.complete();
+                } else {
+                    remove(this);
+                    first.completeExceptionally(new ApiException(ProblemType.UNAVAILABLE, "The service is shutting down."));
+                }
+            });
+        }
+
+        /** What to send now: the latest state if its status differs from the last one sent, else a due keep-alive. */
+        private Optional<Event> next() {
+            Snapshot s = latest;
+            if (s != null && s.generation() != null && (!sentAny || s.status() != sentStatus)) {
+                sentAny = true;
+                sentStatus = s.status();
+                keepAliveDue = false;
+                lastSentAt = System.nanoTime();
+                return Optional.of(new Event(s.status(), s.json()));
+            }
+            if (keepAliveDue) {
+                keepAliveDue = false;
+                lastSentAt = System.nanoTime();
+                return Optional.of(Event.KEEP_ALIVE);
+            }
+            return Optional.empty();
+        }
+
+        private void run(Runnable action) {
+            Context c = context;
+            if (c == null || c == io.vertx.core.Vertx.currentContext()) {
+                action.run();
+            } else {
+                c.runOnContext(v -> action.run());
+            }
+        }
+    }
+}

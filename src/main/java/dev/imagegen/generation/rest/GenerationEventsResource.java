@@ -1,0 +1,110 @@
+package dev.imagegen.generation.rest;
+
+import java.util.UUID;
+
+import jakarta.inject.Inject;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.sse.OutboundSseEvent;
+import jakarta.ws.rs.sse.Sse;
+
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.jboss.resteasy.reactive.server.ServerRequestFilter;
+import org.jboss.resteasy.reactive.server.SimpleResourceInfo;
+
+import io.quarkus.security.Authenticated;
+import io.quarkus.security.identity.CurrentIdentityAssociation;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+
+import dev.imagegen.api.ApiException;
+import dev.imagegen.auth.CallerResolver;
+import dev.imagegen.generation.GenerationEvents;
+
+/**
+ * {@code GET /v1/generations/{id}/events}: a generation's status as Server-Sent Events.
+ *
+ * <p>Quarkus REST writes the {@code 200 text/event-stream} head as soon as an SSE method returns its
+ * {@code Multi} (and streams a {@code Uni<Multi>} as plain text), so the owner check and the first read
+ * happen in {@link FollowFilter}, before the method: an unknown (or another user's) id is a 404 problem,
+ * never an empty stream. The method then only turns the prepared stream into SSE events.
+ */
+@Path("/")
+@Authenticated
+@Tag(name = "Generations")
+@SecurityRequirement(name = "bearer")
+public class GenerationEventsResource {
+
+    /** The SSE event name of a state. */
+    public static final String STATUS_EVENT = "status";
+
+    /** The text of the keep-alive comment ({@code : keep-alive}). */
+    public static final String KEEP_ALIVE_COMMENT = "keep-alive";
+
+    private static final String STREAM_PROPERTY = GenerationEventsResource.class.getName() + ".stream";
+
+    @GET
+    @Path("v1/generations/{id}/events")
+    @Produces(MediaType.SERVER_SENT_EVENTS)
+    @Operation(summary = "Follow a generation's status (Server-Sent Events)", description = """
+            The first event is the current state; then one `status` event per status change, each carrying \
+            the generation JSON exactly as GET /v1/generations/{id} returns it. The stream ends after \
+            completed, failed or canceled (and after one hour: reconnect to go on). An idle stream gets a \
+            `: keep-alive` comment at least every 15 s. A slow reader skips intermediate states.""")
+    public Multi<OutboundSseEvent> events(@PathParam("id") String id, @Context Sse sse,
+            @Context ContainerRequestContext request) {
+        @SuppressWarnings("unchecked")
+        Multi<GenerationEvents.Event> stream = (Multi<GenerationEvents.Event>) request.getProperty(STREAM_PROPERTY);
+        if (stream == null) {
+            // Only if the filter did not run: never expected.
+            return Multi.createFrom().failure(new IllegalStateException("the event stream was not prepared"));
+        }
+        return stream.map(e -> e.keepAlive()
+                ? sse.newEventBuilder().comment(" " + KEEP_ALIVE_COMMENT).build()
+                : sse.newEventBuilder().name(STATUS_EVENT).data(e.json()).build());
+    }
+
+    /**
+     * Prepares the stream of {@link #events} before the method runs: authenticates (lazily), checks the
+     * id and its owner, and waits for the first read. Its failures go through the global exception
+     * mappers as problem answers. Every other request passes through untouched.
+     */
+    public static class FollowFilter {
+
+        @Inject
+        GenerationEvents events;
+
+        @Inject
+        CallerResolver callers;
+
+        @Inject
+        CurrentIdentityAssociation identities;
+
+        @ServerRequestFilter
+        public Uni<Response> follow(ContainerRequestContext request, SimpleResourceInfo resource) {
+            if (resource.getResourceClass() != GenerationEventsResource.class || !"events".equals(resource.getMethodName())) {
+                return Uni.createFrom().nullItem();
+            }
+            return identities.getDeferredIdentity().flatMap(identity -> {
+                if (identity.isAnonymous()) {
+                    throw ApiException.unauthorized("A valid bearer token is required (Authorization: Bearer <JWT>).");
+                }
+                // CallerResolver reads the token through the current identity: keep it resolved for this IO thread.
+                identities.setIdentity(identity);
+                UUID id = GenerationResource.parseId(request.getUriInfo().getPathParameters().getFirst("id"));
+                return events.follow(callers.caller(), id);
+            }).map(stream -> {
+                request.setProperty(STREAM_PROPERTY, stream);
+                return null;
+            });
+        }
+    }
+}
