@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Enqueue throughput over HTTP: POST /v1/generations driven by wrk, with and without Idempotency-Key.
+#
+# Starts the packaged service (prod profile, worker off, Replicate unreachable) against a scratch database,
+# runs wrk at several connection counts, prints a summary, and removes the database and the process again.
+#
+# usage: benchmarks/enqueue/run.sh     (from anywhere; builds the jar if it is missing, or always with REBUILD=1)
+# knobs (environment): CONNECTIONS="8 32 128" RUNS=3 DURATION=15s WARMUP=60s WARMUP_CONNECTIONS=128 THREADS=2
+#                      PORT=18081
+#                      PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres BENCH_DB=imagegen_bench
+#                      OUT=benchmarks/enqueue/results/<timestamp>.tsv
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+HERE=$ROOT/benchmarks/enqueue
+
+CONNECTIONS=${CONNECTIONS:-"8 32 128"}
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-15s}
+WARMUP=${WARMUP:-60s}
+WARMUP_CONNECTIONS=${WARMUP_CONNECTIONS:-128}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18081}
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
+BENCH_DB=${BENCH_DB:-imagegen_bench}
+mkdir -p "$HERE/results"
+OUT=${OUT:-$HERE/results/$(date -u +%Y%m%dT%H%M%SZ).tsv}
+LOG=${OUT%.tsv}.app.log
+SECRET=${SECRET:-bench-secret-bench-secret-bench-secret-0123456789}
+
+for tool in wrk psql python3 curl java; do
+    command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install -y wrk postgresql-client curl)" >&2; exit 1; }
+done
+[[ "$BENCH_DB" =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "BENCH_DB must be a plain identifier" >&2; exit 1; }
+
+APP_PID=
+cleanup() {
+    if [[ -n "$APP_PID" ]] && kill -0 "$APP_PID" 2>/dev/null; then
+        kill "$APP_PID" 2>/dev/null || true
+        for _ in $(seq 1 60); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.5; done
+        kill -9 "$APP_PID" 2>/dev/null || true
+    fi
+    psql -qX -d postgres -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null 2>&1 || true
+    rm -f "${CPU_BEFORE:-}" "${CPU_AFTER:-}"
+    if [[ -n "${IMAGES_DIR:-}" ]]; then rm -rf "$IMAGES_DIR"; fi
+}
+trap cleanup EXIT INT TERM
+
+if [[ ! -f target/quarkus-app/quarkus-run.jar || "${REBUILD:-0}" == 1 ]]; then
+    ./mvnw -B -q package -DskipTests
+fi
+
+psql -qX -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB"
+
+IMAGES_DIR=$(mktemp -d /tmp/imagegen-bench-images.XXXXXX)
+# Prod profile (the packaged default), every required setting given; the worker is off so that only the
+# API and its insert are measured; Replicate points at a closed port and is never called.
+QUARKUS_HTTP_PORT=$PORT \
+QUARKUS_DATASOURCE_JDBC_URL="jdbc:postgresql://$PGHOST:$PGPORT/$BENCH_DB" \
+QUARKUS_DATASOURCE_REACTIVE_URL="postgresql://$PGHOST:$PGPORT/$BENCH_DB" \
+QUARKUS_DATASOURCE_USERNAME=$PGUSER \
+IMAGEGEN_AUTH_JWT_SECRET=$SECRET \
+REPLICATE_API_TOKEN=bench \
+IMAGEGEN_REPLICATE_BASE_URL=http://127.0.0.1:9 \
+IMAGEGEN_WORKER_ENABLED=false \
+IMAGEGEN_STORAGE_DIR=$IMAGES_DIR \
+    java ${JAVA_OPTS:-} -jar target/quarkus-app/quarkus-run.jar >"$LOG" 2>&1 &
+APP_PID=$!
+
+for i in $(seq 1 120); do
+    if curl -fs -o /dev/null "http://127.0.0.1:$PORT/q/health/ready"; then break; fi
+    kill -0 "$APP_PID" 2>/dev/null || { echo "the service exited; log: $LOG" >&2; tail -20 "$LOG" >&2; exit 1; }
+    [[ $i == 120 ]] && { echo "the service did not become ready in 60 s; log: $LOG" >&2; exit 1; }
+    sleep 0.5
+done
+
+export BENCH_TOKEN
+BENCH_TOKEN=$(python3 "$HERE/mint_token.py" "$SECRET" bench-user 7200)
+URL="http://127.0.0.1:$PORT"
+
+# Sanity: one request of each kind answers 202.
+for key in "" "sanity-$(date +%s)"; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/v1/generations" \
+        -H "Authorization: Bearer $BENCH_TOKEN" -H 'Content-Type: application/json' \
+        ${key:+-H "Idempotency-Key: $key"} \
+        -d '{"prompt":"a lighthouse at dawn, oil painting","width":1024,"height":768,"num_outputs":1}')
+    [[ "$code" == 202 ]] || { echo "sanity request answered $code" >&2; exit 1; }
+done
+
+reset_db() {
+    # Same starting point for every run: empty tables, a fresh checkpoint.
+    psql -qX -v ON_ERROR_STOP=1 -d "$BENCH_DB" \
+        -c "TRUNCATE images, idempotency_keys, job_queue, image_generations CASCADE" -c "CHECKPOINT"
+}
+
+run_wrk() { # variant connections duration -> RESULT line
+    local variant=$1 conns=$2 dur=$3
+    BENCH_IDEMPOTENCY=$([[ $variant == key ]] && echo 1 || echo 0) \
+        wrk -t"$THREADS" -c"$conns" -d"$dur" --timeout 30s --latency -s "$HERE/enqueue.lua" "$URL" | grep '^RESULT'
+}
+
+# CPU time actually spent, which the other tenants of a shared machine do not inflate much: "pid ticks" lines
+# for the service and for every PostgreSQL backend connected to the scratch database.
+cpu_snapshot() {
+    local pids
+    pids="$APP_PID $(psql -qAtX -d "$BENCH_DB" -c \
+        "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")"
+    for pid in $pids; do
+        [[ -r /proc/$pid/stat ]] && awk -v p="$pid" '{ sub(/^.*\) /, ""); print p, $12 + $13 }' "/proc/$pid/stat"
+    done
+}
+cpu_delta_ms() { # before-file after-file -> "app_ms pg_ms"
+    python3 - "$1" "$2" "$APP_PID" "$(getconf CLK_TCK)" <<'PY'
+import sys
+def load(f):
+    return {l.split()[0]: int(l.split()[1]) for l in open(f) if l.strip()}
+before, after, app, hz = load(sys.argv[1]), load(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+app_ms = (after.get(app, 0) - before.get(app, 0)) * 1000 / hz
+pg_ms = sum(t - before.get(p, 0) for p, t in after.items() if p != app) * 1000 / hz
+print(f"{app_ms:.0f}\t{pg_ms:.0f}")
+PY
+}
+CPU_BEFORE=$(mktemp) CPU_AFTER=$(mktemp)
+
+# The JIT needs tens of thousands of requests before the service runs at its speed (a first attempt with
+# 45 s at 32 connections left run 1 at a third of the later runs' rate): warm up at high concurrency.
+echo "# warm-up ($WARMUP each variant at $WARMUP_CONNECTIONS connections, not recorded)" >&2
+reset_db
+run_wrk nokey "$WARMUP_CONNECTIONS" "$WARMUP" >&2
+run_wrk key "$WARMUP_CONNECTIONS" "$WARMUP" >&2
+
+printf 'run\tvariant\tconnections\trequests\trps\tp50_ms\tp90_ms\tp99_ms\tmax_ms\tstatus_202\tstatus_other\tsocket_errors\ttimeouts\tgenerations_rows\tjobs_rows\tkeys_rows\tapp_cpu_ms\tpg_cpu_ms\tloadavg_before\n' >"$OUT"
+# Interleaved (run → connections → variant) so that drift affects both variants alike.
+for run in $(seq 1 "$RUNS"); do
+    for c in $CONNECTIONS; do
+        # The order of the two variants alternates from run to run, so that neither always goes first.
+        variants="nokey key"; (( run % 2 == 0 )) && variants="key nokey"
+        for variant in $variants; do
+            reset_db
+            load=$(cut -d' ' -f1 /proc/loadavg)
+            cpu_snapshot >"$CPU_BEFORE"
+            line=$(run_wrk "$variant" "$c" "$DURATION")
+            cpu_snapshot >"$CPU_AFTER"
+            cpu=$(cpu_delta_ms "$CPU_BEFORE" "$CPU_AFTER")
+            counts=$(psql -qAtX -F $'\t' -d "$BENCH_DB" -c \
+                "SELECT (SELECT count(*) FROM image_generations), (SELECT count(*) FROM job_queue), (SELECT count(*) FROM idempotency_keys)")
+            row=$(python3 - "$line" <<'PY'
+import sys
+kv = dict(p.split("=", 1) for p in sys.argv[1].split()[1:])
+print("\t".join(kv[k] for k in ["requests", "rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "status_202",
+                                "status_other", "socket_errors", "timeouts"]))
+PY
+)
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$variant" "$c" "$row" "$counts" "$cpu" "$load" | tee -a "$OUT" >&2
+        done
+    done
+done
+
+python3 "$HERE/summarize.py" "$OUT"
+echo "raw: $OUT   app log: $LOG" >&2
