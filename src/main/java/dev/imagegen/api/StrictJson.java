@@ -46,6 +46,9 @@ public final class StrictJson {
             throw malformed(e.getOriginalMessage());
         } catch (IOException e) {
             throw malformed(e.getMessage());
+        } catch (NumberFormatException | ArithmeticException e) {
+            // a number Jackson could scan but not represent (an exponent beyond an int): bad input, not a 500
+            throw malformed("a number is out of range");
         }
         if (node == null || node.isMissingNode()) {
             throw ApiException.invalid("body", "a JSON object is required");

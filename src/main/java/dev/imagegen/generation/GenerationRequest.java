@@ -13,12 +13,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.imagegen.api.ApiException;
+import dev.imagegen.api.Numbers;
 import dev.imagegen.api.Problem.FieldError;
 import dev.imagegen.replicate.ModelCatalog;
 
 /**
  * A validated {@code POST /v1/generations} body. {@link #parse} reports every offending field at
- * once; it never coerces types ({@code "1024"} and {@code 512.5} are not integers).
+ * once; it never coerces types ({@code "1024"} and {@code 512.5} are not integers). Every number is read
+ * in constant work: extreme exponents and long integers are compared, never expanded, and an accepted
+ * decimal is stored as a short one (see {@link Numbers}).
  */
 public record GenerationRequest(String prompt, String modelId, GenerationParameters parameters, Integer priority) {
 
@@ -51,6 +54,9 @@ public record GenerationRequest(String prompt, String modelId, GenerationParamet
                 errors.add(new FieldError("prompt", "must be 1 to 4000 characters after trimming, got " + length));
             } else if (prompt.indexOf('\u0000') >= 0) {
                 errors.add(new FieldError("prompt", "must not contain NUL characters"));
+            } else if (!wellFormed(prompt)) {
+                // "\ud800" is valid JSON but not text: it would be stored as "?" without a word
+                errors.add(new FieldError("prompt", "must be valid Unicode text (an unpaired surrogate was found)"));
             }
         }
 
@@ -116,6 +122,19 @@ public record GenerationRequest(String prompt, String modelId, GenerationParamet
         return map;
     }
 
+    /** Whether every surrogate in {@code s} is part of a pair. */
+    private static boolean wellFormed(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static Integer dimension(ObjectNode body, String name, List<FieldError> errors) {
         Integer v = integer(body, name, 64, 2048, errors);
         if (v != null && v % 8 != 0) {
@@ -136,7 +155,7 @@ public record GenerationRequest(String prompt, String modelId, GenerationParamet
         }
         BigInteger v = n.bigIntegerValue();
         if (v.compareTo(BigInteger.valueOf(min)) < 0 || v.compareTo(BigInteger.valueOf(max)) > 0) {
-            errors.add(new FieldError(name, "must be from " + min + " to " + max + ", got " + v));
+            errors.add(new FieldError(name, "must be from " + min + " to " + max + ", got " + Numbers.brief(v)));
             return null;
         }
         return v.intValue();
@@ -153,10 +172,11 @@ public record GenerationRequest(String prompt, String modelId, GenerationParamet
         }
         BigDecimal v = n.decimalValue();
         if (v.compareTo(min) < 0 || v.compareTo(max) > 0) {
-            errors.add(new FieldError(name, "must be from " + min + " to " + max + ", got " + v.toPlainString()));
+            errors.add(new FieldError(name, "must be from " + min + " to " + max + ", got " + Numbers.brief(v)));
             return null;
         }
-        return v;
+        // 1e-999999999 is in range: store it as the short number it is close to (0), never its expansion.
+        return Numbers.sane(v);
     }
 
     private static Long seed(ObjectNode body, List<FieldError> errors) {

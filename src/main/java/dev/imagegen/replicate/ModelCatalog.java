@@ -84,13 +84,13 @@ public final class ModelCatalog {
                 }
                 if (p.guidanceScale() != null && p.guidanceScale().compareTo(BigDecimal.TEN) > 0) {
                     errors.add(new FieldError("guidance_scale",
-                            modelId + " takes a guidance scale from 0 to 10, got " + p.guidanceScale().toPlainString()));
+                            modelId + " takes a guidance scale from 0 to 10, got " + dev.imagegen.api.Numbers.brief(p.guidanceScale())));
                 }
             }
             case SDXL -> {
                 if (p.guidanceScale() != null && p.guidanceScale().compareTo(BigDecimal.ONE) < 0) {
                     errors.add(new FieldError("guidance_scale",
-                            modelId + " takes a guidance scale from 1 to 50, got " + p.guidanceScale().toPlainString()));
+                            modelId + " takes a guidance scale from 1 to 50, got " + dev.imagegen.api.Numbers.brief(p.guidanceScale())));
                 }
             }
             case OTHER -> {
