@@ -14,6 +14,9 @@ import java.util.UUID;
  */
 public record Cursor(OffsetDateTime createdAt, UUID id) {
 
+    /** 9999-12-31T23:59:59Z: no row is created later, and every instant up to it is a valid timestamptz. */
+    private static final long LATEST_MICROS = 253_402_300_799_000_000L;
+
     public static Cursor of(OffsetDateTime createdAt, UUID id) {
         return new Cursor(createdAt, id);
     }
@@ -40,6 +43,10 @@ public record Cursor(OffsetDateTime createdAt, UUID id) {
             if (!id.toString().equals(text.substring(colon + 1))) {
                 throw new IllegalArgumentException("not canonical");
             }
+            if (micros < 0 || micros > LATEST_MICROS) {
+                // outside PostgreSQL's timestamp range a forged cursor would fail the query: refuse it here
+                throw new IllegalArgumentException("out of range");
+            }
             Instant at = Instant.EPOCH.plus(micros, ChronoUnit.MICROS);
             return new Cursor(at.atOffset(ZoneOffset.UTC), id);
         } catch (RuntimeException e) {
@@ -47,18 +54,19 @@ public record Cursor(OffsetDateTime createdAt, UUID id) {
         }
     }
 
-    /** Parses {@code limit}: absent → default, else an integer 1..100. */
+    /**
+     * Parses {@code limit}: absent → default, else 1 to 3 ASCII digits worth 1..100. Nothing else is read
+     * ({@code +5}, {@code 1e2}, {@code -0}, non-ASCII digits, a 400-digit number): a 400 in constant work.
+     */
     public static int limit(String raw, int defaultLimit) {
         if (raw == null) {
             return defaultLimit;
         }
-        try {
+        if (!raw.isEmpty() && raw.length() <= 3 && raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
             int v = Integer.parseInt(raw);
             if (v >= 1 && v <= 100) {
                 return v;
             }
-        } catch (NumberFormatException e) {
-            // reported below
         }
         throw ApiException.invalid("limit", "must be an integer from 1 to 100");
     }
