@@ -9,7 +9,9 @@ import dev.imagegen.api.ApiException;
 
 /**
  * Turns the verified JWT (SmallRye JWT has checked signature, algorithm and {@code exp}) into a
- * {@link Caller}. A user token must carry {@code sub}; an operator token need not.
+ * {@link Caller}. A user token must carry {@code sub}; an operator token need not. A user's {@code sub}
+ * must be storable and unambiguous: at most 255 characters, no control characters (PostgreSQL text cannot
+ * hold NUL), and not the reserved {@link Caller#OPERATOR_OWNER}.
  */
 @RequestScoped
 public class CallerResolver {
@@ -25,6 +27,13 @@ public class CallerResolver {
         }
         if (sub == null && !operator) {
             throw ApiException.unauthorized("The token has no subject (sub).");
+        }
+        if (sub != null && sub.chars().anyMatch(Character::isISOControl)) {
+            throw ApiException.unauthorized("The token's subject (sub) contains control characters.");
+        }
+        if (!operator && Caller.OPERATOR_OWNER.equals(sub)) {
+            // Operator-made generations are stored under this id: a user claiming it would see them all.
+            throw ApiException.unauthorized("The token's subject (sub) is reserved.");
         }
         return new Caller(sub, operator);
     }

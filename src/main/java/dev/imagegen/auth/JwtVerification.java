@@ -19,7 +19,7 @@ import dev.imagegen.config.ImagegenConfig;
 /**
  * How SmallRye JWT verifies bearer tokens here: HS256 only (so {@code alg: none}, HS512 or RSA tokens are
  * refused), with the shared secret's raw bytes as the key (as Supabase signs), {@code exp} required,
- * no issuer or audience check, and the {@code role} claim as the caller's group.
+ * {@code iat} optional, no issuer or audience check, and the {@code role} claim as the caller's group.
  */
 @ApplicationScoped
 public class JwtVerification {
@@ -43,6 +43,9 @@ public class JwtVerification {
         info.setGroupsPath("role");
         info.setRequireNamedPrincipal(false);
         info.setExpGracePeriodSecs(0);
+        // iat is optional (a token with only sub and exp is valid): SmallRye requires it unless the maximum
+        // time-to-live is switched off (≤ 0) and no token age is set. exp stays required.
+        info.setMaxTimeToLiveSecs(0L);
         info.setClockSkew(0);
         info.setRelaxVerificationKeyValidation(false);
         return info;

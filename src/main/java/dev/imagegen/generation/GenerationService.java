@@ -35,8 +35,8 @@ import dev.imagegen.replicate.ReplicateClient;
 @ApplicationScoped
 public class GenerationService {
 
-    /** The owner recorded for an operator token without a subject (Supabase's service-role key has none). */
-    static final String OPERATOR_OWNER = "service_role";
+    /** The owner recorded for an operator token without a subject; no user token may claim it (CallerResolver). */
+    static final String OPERATOR_OWNER = Caller.OPERATOR_OWNER;
 
     @Inject
     GenerationRepository generations;
