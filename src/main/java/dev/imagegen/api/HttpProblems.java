@@ -10,11 +10,17 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 
 /**
  * Problem+json for the errors the HTTP layer answers before any resource runs: a body over the server's
- * limit (413, whether announced by Content-Length or found while reading a chunked body), and any other
- * failure the router itself reports.
+ * limit (413, whether announced by Content-Length or found while reading a chunked body), a body without
+ * a {@code Content-Type} (415: JAX-RS would otherwise take it for whatever the method consumes), and any
+ * other failure the router itself reports.
+ *
+ * <p>What Vert.x refuses while decoding (a request line over {@code quarkus.http.limits.max-initial-line-length}:
+ * 414; headers over {@code max-header-size}: 431; a malformed request: 400) never reaches the router, and
+ * Quarkus gives no hook to Vert.x's invalid-request handler: those answers have an empty body.
  */
 @ApplicationScoped
 public class HttpProblems {
@@ -24,6 +30,7 @@ public class HttpProblems {
 
     void install(@Observes Router router) {
         long limit = maxBodySize.asLongValue();
+        BodyHandler chunkedBodies = BodyHandler.create(false).setBodyLimit(limit);
         router.route().order(Integer.MIN_VALUE).handler(ctx -> {
             String length = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
             if (length != null) {
@@ -37,6 +44,17 @@ public class HttpProblems {
                     return;
                 }
             }
+            if (hasBody(ctx.request(), length) && ctx.request().getHeader(HttpHeaders.CONTENT_TYPE) == null) {
+                send(ctx, 415, "A request body needs a Content-Type (application/json).");
+                return;
+            }
+            if (length == null && ctx.request().getHeader(HttpHeaders.TRANSFER_ENCODING) != null) {
+                // A chunked body announces no size: read it here, under the limit, so that going over it fails
+                // this route (413 problem+json below) instead of the resource's body stream, which answers an
+                // empty 413 itself and then fails the request a second time.
+                chunkedBodies.handle(ctx);
+                return;
+            }
             ctx.next();
         });
         router.route().order(Integer.MIN_VALUE).failureHandler(ctx -> {
@@ -47,6 +65,14 @@ public class HttpProblems {
             }
             send(ctx, status, status == 413 ? "The request body is too large (limit " + limit + " bytes)." : "HTTP " + status);
         });
+    }
+
+    /** A body is announced by a non-zero Content-Length or by chunked transfer (no Content-Length at all). */
+    private static boolean hasBody(io.vertx.core.http.HttpServerRequest request, String length) {
+        if (length != null) {
+            return !length.trim().equals("0");
+        }
+        return request.getHeader(HttpHeaders.TRANSFER_ENCODING) != null;
     }
 
     static void send(RoutingContext ctx, int status, String detail) {
