@@ -72,6 +72,10 @@ public class ImageResource {
     /** The bytes behind an image id never change: private (per user), cacheable for an hour. */
     static final String CACHE_CONTROL = "private, max-age=3600";
 
+    /** Raster types a browser may render inline; anything else (octet-stream, SVG, HTML) is a download. */
+    static final java.util.Set<String> INLINE_TYPES = java.util.Set.of("image/png", "image/jpeg", "image/webp", "image/gif",
+            "image/avif");
+
     @Inject
     ImageRepository images;
 
@@ -164,6 +168,7 @@ public class ImageResource {
             return Response.notModified()
                     .header(HttpHeaders.ETAG, etag)
                     .header(HttpHeaders.CACHE_CONTROL, CACHE_CONTROL)
+                    .header("X-Content-Type-Options", "nosniff")
                     .build();
         }
         ByteRange range = c.range() == null || (c.ifRange() != null && !c.ifRange().trim().equals(etag))
@@ -176,8 +181,12 @@ public class ImageResource {
         }
         long offset = range == null ? 0 : range.first();
         long length = range == null ? size : range.length();
+        boolean inline = inline(type);
         Response.ResponseBuilder rb = Response.status(range == null ? 200 : 206)
-                .type(type)
+                .type(inline ? type : MediaType.APPLICATION_OCTET_STREAM)
+                // Never let a browser guess a type: stored bytes are someone else's output.
+                .header("X-Content-Type-Options", "nosniff")
+                .header("Content-Disposition", inline ? "inline" : "attachment; filename=\"" + image.id() + "\"")
                 .header(HttpHeaders.ETAG, etag)
                 .header(HttpHeaders.CACHE_CONTROL, CACHE_CONTROL)
                 .header("Accept-Ranges", "bytes")
@@ -189,6 +198,16 @@ public class ImageResource {
             rb.entity(new Body(store.read(image.storageKey(), offset, length), length, image.id()));
         }
         return rb.build();
+    }
+
+    /** Whether a stored content type is a raster image a browser may show in place (parameters ignored). */
+    static boolean inline(String type) {
+        if (type == null) {
+            return false;
+        }
+        int semicolon = type.indexOf(';');
+        String bare = (semicolon < 0 ? type : type.substring(0, semicolon)).trim().toLowerCase(java.util.Locale.ROOT);
+        return INLINE_TYPES.contains(bare);
     }
 
     private static boolean expired(String expires) {
