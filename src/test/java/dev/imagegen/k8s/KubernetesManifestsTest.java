@@ -825,6 +825,21 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void productionConnectsToPostgresqlOverTls() {
+        List<Doc> docs = render(K8S.resolve("overlays/production"));
+        Map<String, String> config = configMapData(docs);
+        Pattern tls = Pattern.compile(".*[?&]sslmode=(require|verify-ca|verify-full)(&.*)?");
+        for (String key : List.of("QUARKUS_DATASOURCE_REACTIVE_URL", "QUARKUS_DATASOURCE_JDBC_URL")) {
+            String url = config.get(key);
+            assertNotNull(url, key);
+            assertTrue(tls.matcher(url).matches(), key + " must require TLS (sslmode=require or stricter): " + url);
+        }
+        JsonNode keda = single(docs, "ScaledObject").node().path("spec").path("triggers").get(0).path("metadata");
+        assertTrue(Set.of("require", "verify-ca", "verify-full").contains(keda.path("sslmode").asText()),
+                "KEDA's query must use TLS too: " + keda.path("sslmode").asText());
+    }
+
+    @Test
     void hpaAlternativeTargetsTheDeployment() {
         Path file = K8S.resolve("base/hpa.yaml");
         HorizontalPodAutoscaler hpa = typed(single(read(file), "HorizontalPodAutoscaler").node(), HorizontalPodAutoscaler.class);
