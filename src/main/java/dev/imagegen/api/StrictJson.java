@@ -5,7 +5,9 @@ import java.util.List;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -38,7 +40,13 @@ public final class StrictJson {
         }
         JsonNode node;
         try (JsonParser parser = MAPPER.createParser(body)) {
-            node = MAPPER.readTree(parser);
+            try {
+                node = MAPPER.readTree(parser);
+            } catch (StreamConstraintsException | NumberFormatException | ArithmeticException e) {
+                // Over a reading limit (a number over 1000 characters, nesting over Jackson's depth) or a number
+                // Jackson scanned but cannot represent (an exponent beyond an int): name the field it is in.
+                throw unreadable(parser, e);
+            }
             if (parser.nextToken() != null) {
                 throw malformed("unexpected content after the JSON value");
             }
@@ -46,9 +54,6 @@ public final class StrictJson {
             throw malformed(e.getOriginalMessage());
         } catch (IOException e) {
             throw malformed(e.getMessage());
-        } catch (NumberFormatException | ArithmeticException e) {
-            // a number Jackson could scan but not represent (an exponent beyond an int): bad input, not a 500
-            throw malformed("a number is out of range");
         }
         if (node == null || node.isMissingNode()) {
             throw ApiException.invalid("body", "a JSON object is required");
@@ -57,6 +62,28 @@ public final class StrictJson {
             throw ApiException.invalid("body", "must be a JSON object, not " + node.getNodeType().name().toLowerCase());
         }
         return (ObjectNode) node;
+    }
+
+    private static ApiException unreadable(JsonParser parser, Exception e) {
+        boolean nesting = e.getMessage() != null && e.getMessage().contains("nesting depth");
+        String field = topLevelField(parser.getParsingContext());
+        if (field == null || field.length() > 100) {
+            return malformed(nesting ? "nested too deeply" : "a number cannot be read (too long or out of range)");
+        }
+        return ApiException.invalid(field, nesting
+                ? "is nested too deeply"
+                : "is a number that cannot be read (over 1000 characters, or an exponent beyond ±2147483647)");
+    }
+
+    /** The top-level member being read when the parser stopped, or null at the top level itself. */
+    private static String topLevelField(JsonStreamContext context) {
+        String name = null;
+        for (JsonStreamContext c = context; c != null && !c.inRoot(); c = c.getParent()) {
+            if (c.getParent() != null && c.getParent().inRoot()) {
+                name = c.getCurrentName();
+            }
+        }
+        return name;
     }
 
     private static ApiException malformed(String why) {
