@@ -4,7 +4,9 @@ import java.io.OutputStream;
 import java.lang.annotation.Annotation;
 import java.lang.reflect.Type;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 import jakarta.inject.Inject;
@@ -73,8 +75,7 @@ public class ImageResource {
     static final String CACHE_CONTROL = "private, max-age=3600";
 
     /** Raster types a browser may render inline; anything else (octet-stream, SVG, HTML) is a download. */
-    static final java.util.Set<String> INLINE_TYPES = java.util.Set.of("image/png", "image/jpeg", "image/webp", "image/gif",
-            "image/avif");
+    static final Set<String> INLINE_TYPES = Set.of("image/png", "image/jpeg", "image/webp", "image/gif", "image/avif");
 
     @Inject
     ImageRepository images;
@@ -206,7 +207,7 @@ public class ImageResource {
             return false;
         }
         int semicolon = type.indexOf(';');
-        String bare = (semicolon < 0 ? type : type.substring(0, semicolon)).trim().toLowerCase(java.util.Locale.ROOT);
+        String bare = (semicolon < 0 ? type : type.substring(0, semicolon)).trim().toLowerCase(Locale.ROOT);
         return INLINE_TYPES.contains(bare);
     }
 
