@@ -201,6 +201,7 @@ final class HostileInputs {
         enqueue400("`seed` `1e999999999`", "{\"prompt\":\"x\",\"seed\":1e999999999}", "seed");
         accepted("`seed` `-0` (stored as 0)", "{\"prompt\":\"x\",\"seed\":-0}");
         enqueue400("`num_outputs` `1e-999999999`", "{\"prompt\":\"x\",\"num_outputs\":1e-999999999}", "num_outputs");
+        enqueue400("`num_outputs` `-0`", "{\"prompt\":\"x\",\"num_outputs\":-0}", "num_outputs");
         enqueue400("`num_outputs` a 400-digit integer", "{\"prompt\":\"x\",\"num_outputs\":" + DIGITS_400 + "}", "num_outputs");
         add("`priority` `1e999999999` (operator)", post(GENERATIONS, "{\"prompt\":\"x\",\"priority\":1e999999999}",
                 "Authorization", bearer(OPERATOR), "Content-Type", JSON), 400, Kind.PROBLEM, "priority", Writes.NONE);
@@ -214,12 +215,17 @@ final class HostileInputs {
         area = "injection strings in fields";
         accepted("`prompt` `'; DROP TABLE image_generations; --` (stored verbatim, bound as a parameter)",
                 "{\"prompt\":\"'; DROP TABLE image_generations; --\"}");
+        accepted("`prompt` `../../../etc/passwd` (stored verbatim: no user text reaches a file path)",
+                "{\"prompt\":\"../../../etc/passwd\"}");
         enqueue400("`model_id` `stability-ai/sdxl'; DROP TABLE job_queue;--`",
                 "{\"prompt\":\"x\",\"model_id\":\"stability-ai/sdxl'; DROP TABLE job_queue;--\"}", "model_id");
         enqueue400("`model_id` `../../etc/passwd`", "{\"prompt\":\"x\",\"model_id\":\"../../etc/passwd\"}", "model_id");
         enqueue400("`output_format` `png' OR '1'='1`", "{\"prompt\":\"x\",\"output_format\":\"png' OR '1'='1\"}", "output_format");
         add("`Idempotency-Key` `' OR 1=1 --` (stored verbatim)", post(GENERATIONS, "{\"prompt\":\"keyed\"}", "Authorization",
                 bearer(USER), "Content-Type", JSON, "Idempotency-Key", "' OR 1=1 --"), 202, Kind.JSON, null, new Writes(1, 1, 0));
+        add("`Idempotency-Key` `../../etc/passwd` (stored verbatim)", post(GENERATIONS, "{\"prompt\":\"keyed twice\"}",
+                "Authorization", bearer(USER), "Content-Type", JSON, "Idempotency-Key", "../../etc/passwd"), 202, Kind.JSON, null,
+                new Writes(1, 1, 0));
         add("`Idempotency-Key` of 256 characters", post(GENERATIONS, "{\"prompt\":\"x\"}", "Authorization", bearer(USER),
                 "Content-Type", JSON, "Idempotency-Key", "k".repeat(256)), 400, Kind.PROBLEM, "Idempotency-Key", Writes.NONE);
     }
@@ -236,6 +242,8 @@ final class HostileInputs {
                 null, Writes.NONE);
         add("`GET /v1/generations/<UUID with a NUL>` (`%00`)", get(GENERATIONS + "/" + UUID.randomUUID() + "%00", USER), 404,
                 Kind.PROBLEM, null, Writes.NONE);
+        add("`GET /v1/generations/..%2F..%2Fetc%2Fpasswd/events`", get(GENERATIONS + "/..%2F..%2Fetc%2Fpasswd/events", USER),
+                404, Kind.PROBLEM, null, Writes.NONE);
         add("`GET /v1/images/%2e%2e%2f%2e%2e%2fetc%2fpasswd/content`", get("/v1/images/%2e%2e%2f%2e%2e%2fetc%2fpasswd/content",
                 USER), 404, Kind.PROBLEM, null, Writes.NONE);
         add("`POST /v1/generations/'; DROP TABLE job_queue;--/cancel` (encoded)",
@@ -273,6 +281,13 @@ final class HostileInputs {
                 Kind.PROBLEM, "status", Writes.NONE);
         add("`expires=1e999999999&sig=x` on an image link", get("/v1/images/" + UUID.randomUUID() + "/content?expires=1e999999999"
                 + "&sig=x", null), 403, Kind.PROBLEM, null, Writes.NONE);
+        add("`expires=<400 digits>&sig=' OR 1=1--` on an image link", get("/v1/images/" + UUID.randomUUID() + "/content?expires="
+                + DIGITS_400 + "&sig=" + enc("' OR 1=1--"), null), 403, Kind.PROBLEM, null, Writes.NONE);
+        add("`status=` 3,000 characters", get(GENERATIONS + "?status=" + "q".repeat(3000), USER), 400, Kind.PROBLEM, "status",
+                Writes.NONE);
+        add("a forged cursor past the year 9999 on `/v1/admin/jobs`", get("/v1/admin/jobs?cursor="
+                + Base64.getUrlEncoder().withoutPadding().encodeToString((Long.MAX_VALUE + ":" + UUID.randomUUID())
+                        .getBytes(StandardCharsets.US_ASCII)), OPERATOR), 400, Kind.PROBLEM, "cursor", Writes.NONE);
         add("2,000 empty query parameters (a request line under 4 KiB)", get(GENERATIONS + "?" + "a&".repeat(2000), USER), 200,
                 Kind.JSON, null, Writes.NONE);
         add("10,000 query parameters (a 60 KiB request line)", get(GENERATIONS + "?" + "a=1&b=2&".repeat(5000), USER), 414,
