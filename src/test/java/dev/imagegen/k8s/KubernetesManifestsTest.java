@@ -61,6 +61,7 @@ import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.PodSecurityContext;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecurityContext;
 import io.fabric8.kubernetes.api.model.Service;
@@ -966,6 +967,47 @@ class KubernetesManifestsTest {
         assertEquals("*", ignore.get(0), ".dockerignore must be an allowlist: `*` first");
         assertTrue(ignore.containsAll(List.of("!target/quarkus-app/*", "!target/*-runner", "!pom.xml", "!mvnw", "!.mvn", "!src")),
                 ".dockerignore must let in what the Dockerfiles copy: " + ignore);
+    }
+
+    /** The native executable's memory limit (issue #13): its measured RSS is 83-87 MiB. */
+    private static final long NATIVE_MEMORY_LIMIT_BYTES = 128L * 1024 * 1024;
+
+    @Test
+    void baseRunsTheNativeImageSizedForItAndTheJvmImageIsAnOverlay() throws IOException {
+        Container base = typed(single(render(K8S.resolve("base")), "Deployment").node(), Deployment.class)
+                .getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertTrue(base.getImage().endsWith("-native"), "the base deploys the native image: " + base.getImage());
+        long limit = memory(base, true);
+        long request = memory(base, false);
+        assertTrue(limit <= NATIVE_MEMORY_LIMIT_BYTES, "native memory limit " + limit + " must be at most 128Mi");
+        assertTrue(request > 0 && request <= limit, "native memory request " + request + " within the limit " + limit);
+        assertNotNull(base.getResources().getRequests().get("cpu"), "the base requests CPU");
+        assertNotNull(base.getResources().getLimits().get("cpu"), "the base limits CPU");
+        long heap = base.getArgs().stream().filter(a -> a.startsWith("-Xmx")).findFirst()
+                .map(a -> Quantity.getAmountInBytes(new Quantity(a.substring(4).toUpperCase(Locale.ROOT) + "i")).longValue())
+                .orElseThrow(() -> new AssertionError("the native executable needs an -Xmx under its memory limit"));
+        assertTrue(heap <= limit / 2, "-Xmx " + heap + " leaves under half of the limit " + limit + " off-heap");
+
+        Path jvmLayer = K8S.resolve("overlays/jvm");
+        JsonNode images = kustomization(jvmLayer).path("images");
+        assertTrue(images.size() == 1 && images.get(0).path("newTag").asText().endsWith("-jvm"),
+                "overlays/jvm swaps in the JVM image tag: " + images);
+        String jvmTag = images.get(0).path("newTag").asText();
+        assertTrue(Files.readString(DOCKER.resolve("Dockerfile.jvm")).contains("imagegen/imagegen-queue:" + jvmTag + " "),
+                "overlays/jvm deploys the tag Dockerfile.jvm's header builds");
+        Container jvm = typed(single(render(jvmLayer), "Deployment").node(), Deployment.class)
+                .getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertTrue(jvm.getArgs().isEmpty(), "the JVM image takes no native -Xmx argument: " + jvm.getArgs());
+        assertTrue(memory(jvm, true) > limit, "the JVM needs more memory than the native executable");
+        assertTrue(memory(jvm, false) <= memory(jvm, true), "JVM memory request within its limit");
+    }
+
+    private static long memory(Container c, boolean limit) {
+        Map<String, Quantity> values = limit ? c.getResources().getLimits() : c.getResources().getRequests();
+        assertNotNull(values, c.getName() + " sets no resource " + (limit ? "limits" : "requests"));
+        Quantity q = values.get("memory");
+        assertNotNull(q, c.getName() + " sets no memory " + (limit ? "limit" : "request"));
+        return Quantity.getAmountInBytes(q).longValue();
     }
 
     @Test

@@ -29,8 +29,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import dev.imagegen.replicate.simulator.Route;
-import dev.imagegen.replicate.simulator.WebhookAttempt;
+import dev.imagegen.simulator.Route;
+import dev.imagegen.simulator.WebhookAttempt;
 import dev.imagegen.testsupport.FakeReplicate.ReceivedWebhook;
 import dev.imagegen.testsupport.FakeReplicate.RetryAfterVia;
 import dev.imagegen.webhook.StandardWebhooks;

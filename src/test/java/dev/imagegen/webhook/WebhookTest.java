@@ -23,7 +23,7 @@ import io.restassured.http.ContentType;
 import io.vertx.core.json.JsonObject;
 import io.vertx.mutiny.sqlclient.Pool;
 
-import dev.imagegen.replicate.simulator.Route;
+import dev.imagegen.simulator.Route;
 import dev.imagegen.testsupport.Db;
 import dev.imagegen.testsupport.FakeReplicate;
 import dev.imagegen.testsupport.InjectFakeReplicate;

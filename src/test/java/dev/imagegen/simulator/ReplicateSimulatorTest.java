@@ -1,4 +1,4 @@
-package dev.imagegen.replicate.simulator;
+package dev.imagegen.simulator;
 
 import static dev.imagegen.testsupport.TestHttp.get;
 import static dev.imagegen.testsupport.TestHttp.getBytes;

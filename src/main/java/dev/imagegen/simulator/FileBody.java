@@ -1,4 +1,4 @@
-package dev.imagegen.replicate.simulator;
+package dev.imagegen.simulator;
 
 /**
  * What an output-file download sends: the first {@code sentLength} bytes of {@code bytes} followed by

@@ -1,4 +1,4 @@
-package dev.imagegen.replicate.simulator;
+package dev.imagegen.simulator;
 
 /** The routes the simulator serves; faults and counters are kept per route. */
 public enum Route {

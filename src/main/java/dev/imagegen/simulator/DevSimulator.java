@@ -1,4 +1,4 @@
-package dev.imagegen.replicate;
+package dev.imagegen.simulator;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -6,15 +6,21 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
+import io.quarkus.arc.profile.IfBuildProfile;
 import io.vertx.ext.web.Router;
 
 import dev.imagegen.config.ImagegenConfig;
-import dev.imagegen.replicate.simulator.ReplicateSimulator;
+import dev.imagegen.replicate.ReplicateClient;
 
 /**
  * Mounts the built-in Replicate simulator under {@code /simulator/replicate} when it stands in for
- * Replicate: dev mode without a {@code REPLICATE_API_TOKEN}. Never in prod ({@link ReplicateClient#simulated()}).
+ * Replicate: dev mode without a {@code REPLICATE_API_TOKEN} ({@link ReplicateClient#simulated()}).
+ * <p>
+ * The bean exists in the {@code dev} build profile only: a {@code prod} (or {@code test}) build leaves it out
+ * at build time, so nothing in a packaged application (jar or native executable) reaches the simulator's
+ * classes, whatever the configuration says at run time.
  */
+@IfBuildProfile("dev")
 @ApplicationScoped
 public class DevSimulator {
 

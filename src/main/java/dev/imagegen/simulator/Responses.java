@@ -1,4 +1,4 @@
-package dev.imagegen.replicate.simulator;
+package dev.imagegen.simulator;
 
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;

@@ -1,4 +1,4 @@
-package dev.imagegen.replicate.simulator;
+package dev.imagegen.simulator;
 
 import java.util.Iterator;
 import java.util.LinkedHashMap;

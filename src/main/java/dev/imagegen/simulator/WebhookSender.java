@@ -1,4 +1,4 @@
-package dev.imagegen.replicate.simulator;
+package dev.imagegen.simulator;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -23,27 +23,33 @@ final class WebhookSender {
 
     private static final Logger LOG = Logger.getLogger(WebhookSender.class);
 
-    private final ReplicateSimulator simulator;
+    private final SimulatorSettings settings;
+    private final PredictionBook book;
+    private final SimTimers timers;
+    private final Ids ids;
     private final HttpClient client;
 
-    WebhookSender(Vertx vertx, ReplicateSimulator simulator) {
-        this.simulator = simulator;
+    WebhookSender(Vertx vertx, SimulatorSettings settings, PredictionBook book, SimTimers timers, Ids ids) {
+        this.settings = settings;
+        this.book = book;
+        this.timers = timers;
+        this.ids = ids;
         this.client = vertx.createHttpClient(new HttpClientOptions().setMaxPoolSize(16).setKeepAlive(false));
     }
 
     /** Sends {@code event} for {@code p} if it asked for it. */
     void send(SimPrediction p, String event) {
-        if (p.webhook == null || !p.webhookEvents.contains(event) || !simulator.current(p)) {
+        if (p.webhook == null || !p.webhookEvents.contains(event) || !book.current(p)) {
             return;
         }
         int copies;
         try {
-            copies = simulator.interceptorInUse().webhookCopies(p.id, event);
+            copies = settings.interceptor.webhookCopies(p.id, event);
         } catch (RuntimeException e) {
             copies = 1;
         }
         byte[] body = p.toJson(true).encode().getBytes(StandardCharsets.UTF_8);
-        String messageId = "msg_" + Ids.next();
+        String messageId = "msg_" + ids.next();
         for (int i = 0; i < copies; i++) {
             deliver(p, event, messageId, body, 1);
         }
@@ -55,8 +61,8 @@ final class WebhookSender {
 
     private void deliver(SimPrediction p, String event, String messageId, byte[] body, int attempt) {
         long timestamp = Instant.now().getEpochSecond();
-        String signature = StandardWebhooks.sign(simulator.webhookSecret(), messageId, timestamp, body);
-        long timeout = simulator.webhookTimeout().toMillis();
+        String signature = StandardWebhooks.sign(settings.webhookSecret(), messageId, timestamp, body);
+        long timeout = settings.webhookTimeout.toMillis();
         RequestOptions options;
         try {
             options = new RequestOptions()
@@ -87,7 +93,7 @@ final class WebhookSender {
     private void attempted(SimPrediction p, String event, String messageId, int attempt, int status, String failure,
             byte[] body) {
         try {
-            simulator.interceptorInUse().webhookAttempted(
+            settings.interceptor.webhookAttempted(
                     new WebhookAttempt(p.id, event, p.webhook, messageId, attempt, status, failure, Instant.now()));
         } catch (RuntimeException e) {
             LOG.warnf(e, "Simulator interceptor failed on a webhook attempt for %s", p.id);
@@ -97,9 +103,9 @@ final class WebhookSender {
         }
         LOG.debugf("Simulator webhook %s for prediction %s, attempt %d: %s", event, p.id, attempt,
                 failure != null ? failure : "HTTP " + status);
-        List<Duration> backoff = simulator.webhookRetryBackoff();
-        if ("completed".equals(event) && attempt <= backoff.size() && simulator.current(p)) {
-            simulator.later(backoff.get(attempt - 1), () -> deliver(p, event, messageId, body, attempt + 1));
+        List<Duration> backoff = settings.webhookRetryBackoff;
+        if ("completed".equals(event) && attempt <= backoff.size() && book.current(p)) {
+            timers.later(backoff.get(attempt - 1), () -> deliver(p, event, messageId, body, attempt + 1));
         }
     }
 }
