@@ -20,9 +20,11 @@ import dev.imagegen.worker.JobException.Kind;
  * Runs one claimed job and records its outcome, every outcome named:
  * success → completed (by the handler, with its images); transient → back to the queue after
  * {@link RetryPolicy} backoff (the generation to queued); prediction unusable → the same, forgetting
- * the prediction; throttled → back to the queue without spending the attempt; permanent or attempts
- * exhausted → failed with a message a user can read; lease lost → nothing (someone else owns the job).
- * Recording the outcome is itself retried; the rescuer is the last backstop.
+ * the prediction; throttled → back to the queue without spending the attempt; permanent or attempts exhausted →
+ * failed with a message a user can read; lease lost → nothing (someone else owns the job). Every write
+ * names the lease of the claim that started this run ({@link Job#leaseOwner()}), never just the replica,
+ * so a run whose job was claimed again can change nothing. Recording the outcome is itself retried; the
+ * rescuer is the last backstop.
  */
 @ApplicationScoped
 public class JobExecutor {
@@ -50,7 +52,9 @@ public class JobExecutor {
     @Inject
     Metrics metrics;
 
-    public Uni<Outcome> execute(Job job, String owner) {
+    /** Runs one claimed job under the lease of its claim. */
+    public Uni<Outcome> execute(Job job) {
+        String owner = job.leaseOwner();
         long start = System.nanoTime();
         if (job.runAt() != null) {
             metrics.queueWait(Duration.between(job.runAt(), OffsetDateTime.now()));
