@@ -49,16 +49,21 @@ class LeaseRaceTest {
     static final Duration FIRST_CREATE_ANSWERED_AFTER = Duration.ofMillis(6800);
     static final Duration DOWNLOAD_LATENCY = Duration.ofMillis(3500);
 
-    /** Makes every heartbeat fail, as if this replica could not reach the database for them. */
+    /**
+     * Makes every heartbeat statement fail, as if this replica could not reach the database for them, and
+     * nothing else: a statement-level trigger, so it fires even when the heartbeat matches no row.
+     */
     static final String FAIL_HEARTBEATS_FUNCTION = """
             CREATE OR REPLACE FUNCTION test_fail_heartbeats() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                RAISE EXCEPTION 'heartbeat refused by the test';
+                IF current_query() LIKE '%lease_expires_at = now() + make_interval(secs => $3), updated_at = now()%' THEN
+                    RAISE EXCEPTION 'heartbeat refused by the test';
+                END IF;
+                RETURN NULL;
             END $$""";
     static final String FAIL_HEARTBEATS_TRIGGER = """
-            CREATE TRIGGER test_fail_heartbeats BEFORE UPDATE ON job_queue FOR EACH ROW
-              WHEN (OLD.status = 'processing' AND NEW.status = 'processing' AND NEW.lease_expires_at > OLD.lease_expires_at)
-              EXECUTE FUNCTION test_fail_heartbeats()""";
+            CREATE TRIGGER test_fail_heartbeats BEFORE UPDATE ON job_queue
+              FOR EACH STATEMENT EXECUTE FUNCTION test_fail_heartbeats()""";
 
     @Inject
     Pool pool;
