@@ -26,6 +26,7 @@ import io.vertx.mutiny.core.Vertx;
 
 import dev.imagegen.config.ImagegenConfig;
 import dev.imagegen.metrics.Metrics;
+import dev.imagegen.queue.ClaimPause;
 import dev.imagegen.queue.Job;
 import dev.imagegen.queue.JobNotifier;
 import dev.imagegen.queue.JobRepository;
@@ -38,7 +39,8 @@ import dev.imagegen.queue.ReplicaId;
  * once. Each run works under the lease of its own claim: a heartbeat extends every run's lease and
  * stops the runs whose lease is gone (canceled, rescued), and a claim of a job this replica is still
  * running (its old lease expired while heartbeats failed, and the rescuer returned it) stops the old run
- * first, so a job never runs twice here. On shutdown it stops claiming, gives
+ * first, so a job never runs twice here. While {@link ClaimPause} says so (Replicate refused the account)
+ * it claims nothing, then one job at a time until one succeeds. On shutdown it stops claiming, gives
  * running jobs a grace period, and returns the rest to the queue.
  */
 @ApplicationScoped
@@ -66,6 +68,9 @@ public class JobProducer {
 
     @Inject
     Vertx vertx;
+
+    @Inject
+    ClaimPause pause;
 
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Map<UUID, Running> running = new ConcurrentHashMap<>();
@@ -102,6 +107,7 @@ public class JobProducer {
 
     void start(@Observes StartupEvent ev) {
         metrics.inFlightGauge(inFlight::get);
+        metrics.claimPausedGauge(() -> pause.paused() ? 1 : 0);
         if (!config.worker().enabled()) {
             LOG.info("Worker disabled on this replica (IMAGEGEN_WORKER_ENABLED=false)");
             return;
@@ -158,16 +164,19 @@ public class JobProducer {
         }
         wakeAgain.set(false);
         int free = config.worker().maxParallelJobs() - inFlight.get();
-        if (free <= 0) {
+        if (free <= 0 || pause.paused()) {
             claiming.set(false);
             return;
         }
-        claim(free)
+        // After a pause, one job at a time probes whether Replicate accepts the account again.
+        boolean probe = pause.probing();
+        int limit = probe ? 1 : free;
+        claim(limit)
                 .subscribe().with(list -> {
                     list.forEach(job -> launch(job, null));
                     claiming.set(false);
-                    // More may be waiting: a full batch, or a wake-up that came while claiming.
-                    if (list.size() == free || wakeAgain.get()) {
+                    // More may be waiting: a full batch (not for a probe), or a wake-up that came while claiming.
+                    if ((list.size() == limit && !probe) || wakeAgain.get()) {
                         vertx.runOnContext(this::wake);
                     }
                 }, e -> {
