@@ -107,7 +107,7 @@ public class JobProducer {
 
     void start(@Observes StartupEvent ev) {
         metrics.inFlightGauge(inFlight::get);
-        metrics.claimPausedGauge(() -> pause.paused() ? 1 : 0);
+        metrics.claimPausedGauge(() -> pause.probing() ? 1 : 0);
         if (!config.worker().enabled()) {
             LOG.info("Worker disabled on this replica (IMAGEGEN_WORKER_ENABLED=false)");
             return;
