@@ -97,14 +97,14 @@ class LeaseRaceTest {
         return Db.query(pool, "SELECT * FROM image_generations WHERE id = $1", UUID.fromString(id)).get(0);
     }
 
-    @Test
-    void aJobClaimedAgainByTheSameReplicaRunsOnceAndPaysForOnePrediction() {
+    /**
+     * Runs the race: the first run's create gets {@code firstAnswer} only after its lease expired and this
+     * replica claimed the job again; answers the generation id once it is finished.
+     */
+    String race(Fault firstAnswer) {
         sql(FAIL_HEARTBEATS_FUNCTION);
         sql(FAIL_HEARTBEATS_TRIGGER);
-        // The first run's create hangs past its lease, then is refused: if that run were still alive, it
-        // would fail the job under the second run's feet.
-        replicate.nextFaults(Route.CREATE, Fault.problem(422, new JsonObject().put("title", "Input validation failed")
-                .put("detail", "late answer to the first run").put("status", 422)).after(FIRST_CREATE_ANSWERED_AFTER), 1);
+        replicate.nextFaults(Route.CREATE, firstAnswer.after(FIRST_CREATE_ANSWERED_AFTER), 1);
         replicate.latency(Route.FILE, DOWNLOAD_LATENCY);
 
         String id = given().header("Authorization", bearer(user)).contentType(ContentType.JSON)
@@ -120,7 +120,10 @@ class LeaseRaceTest {
         Instant firstCreate = replicate.requests(Route.CREATE).get(0).at();
         assertTrue(Instant.now().isAfter(firstCreate.plus(FIRST_CREATE_ANSWERED_AFTER)),
                 "the first run's late answer was due before this check");
+        return id;
+    }
 
+    void assertOneRunAndOnePrediction(String id) {
         Row g = generation(id);
         assertEquals("completed", g.getString("status"), "error: " + g.getString("error_message"));
         assertNull(g.getString("error_message"));
@@ -131,5 +134,21 @@ class LeaseRaceTest {
         assertEquals(1, replicate.createCount(), "one prediction paid for");
         assertEquals(1, replicate.calls(Route.FILE), "one run downloaded the output");
         assertEquals(1, Db.count(pool, "SELECT count(*) FROM images WHERE generation_id = $1", UUID.fromString(id)));
+    }
+
+    @Test
+    void theOldRunsLateRefusalCannotFailTheNewRun() {
+        // If the first run were still alive, this refusal would fail the job under the second run's feet.
+        String id = race(Fault.problem(422, new JsonObject().put("title", "Input validation failed")
+                .put("detail", "late answer to the first run").put("status", 422)));
+        assertOneRunAndOnePrediction(id);
+    }
+
+    @Test
+    void theOldRunsLateCreateIsNeverSentOnSoNoSecondPredictionIsPaidFor() {
+        // The first run's create is served normally, late: if that run were still alive (or its request
+        // still open), Replicate would create and bill a second prediction for the same generation.
+        String id = race(Fault.proceed());
+        assertOneRunAndOnePrediction(id);
     }
 }
