@@ -76,6 +76,8 @@ public class JobProducer {
     private final Map<UUID, Running> running = new ConcurrentHashMap<>();
     private final AtomicBoolean claiming = new AtomicBoolean();
     private final AtomicBoolean wakeAgain = new AtomicBoolean();
+    /** Whether the one job probing Replicate after a claim pause is still running. */
+    private final AtomicBoolean probeRunning = new AtomicBoolean();
     private volatile boolean accepting;
     private volatile long lastLoopNanos = System.nanoTime();
 
@@ -170,10 +172,21 @@ public class JobProducer {
         }
         // After a pause, one job at a time probes whether Replicate accepts the account again.
         boolean probe = pause.probing();
+        if (probe && probeRunning.get()) {
+            claiming.set(false);
+            return;
+        }
         int limit = probe ? 1 : free;
         claim(limit)
                 .subscribe().with(list -> {
-                    list.forEach(job -> launch(job, null));
+                    for (Job job : list) {
+                        if (probe) {
+                            probeRunning.set(true);
+                            launch(job, outcome -> probeRunning.set(false));
+                        } else {
+                            launch(job, null);
+                        }
+                    }
                     claiming.set(false);
                     // More may be waiting: a full batch (not for a probe), or a wake-up that came while claiming.
                     if ((list.size() == limit && !probe) || wakeAgain.get()) {
