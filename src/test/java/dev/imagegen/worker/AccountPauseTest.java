@@ -28,6 +28,7 @@ import io.restassured.http.ContentType;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 
+import dev.imagegen.queue.ClaimPause;
 import dev.imagegen.replicate.simulator.Route;
 import dev.imagegen.testsupport.Db;
 import dev.imagegen.testsupport.FakeReplicate;
@@ -52,6 +53,9 @@ class AccountPauseTest {
     @InjectFakeReplicate
     FakeReplicate replicate;
 
+    @Inject
+    ClaimPause pause;
+
     @ConfigProperty(name = "imagegen.worker.claim-pause-initial")
     Duration initialPause;
 
@@ -67,6 +71,8 @@ class AccountPauseTest {
     void accountWorksAgain() {
         replicate.requireToken(FakeReplicate.TEST_TOKEN);
         replicate.reset();
+        // Should a test stop half-way, the next test classes in this application must not inherit the pause.
+        pause.succeeded();
     }
 
     String enqueue(String prompt) {
