@@ -170,6 +170,16 @@ public interface ImagegenConfig {
         @WithName("notify-debounce")
         @WithDefault("5ms")
         Duration notifyDebounce();
+
+        /** How long this replica stops claiming after Replicate first refuses the account (HTTP 401/402). */
+        @WithName("claim-pause-initial")
+        @WithDefault("30s")
+        Duration claimPauseInitial();
+
+        /** Longest claim pause: each refusal after a pause doubles the window up to this. */
+        @WithName("claim-pause-max")
+        @WithDefault("10m")
+        Duration claimPauseMax();
     }
 
     interface Jobs {

@@ -42,6 +42,11 @@ public class Metrics {
     /** Tag {@code status}: pending, due, processing, stuck. */
     public static final String QUEUE_DEPTH = "imagegen.queue.depth";
     public static final String QUEUE_OLDEST_DUE = "imagegen.queue.oldest.due.seconds";
+    /**
+     * 1 from Replicate's refusal of the account (HTTP 401/402) to the next success: this replica's worker
+     * claims nothing during a pause window and one job at a time between two.
+     */
+    public static final String CLAIMING_PAUSED = "imagegen.worker.claiming.paused";
 
     /** The values of the {@code outcome} tag of {@link #JOBS_FINISHED} and {@link #JOB_RUN}. */
     public static final List<String> OUTCOMES = List.of("completed", "failed", "retried", "released", "lost");
@@ -170,6 +175,13 @@ public class Metrics {
         Gauge.builder(JOBS_IN_FLIGHT, inFlight).description("Jobs running on this replica").register(registry);
         Gauge.builder(REPLICATE_GATE_CLOSED, () -> gateClosedUntil.get() > System.currentTimeMillis() ? 1 : 0)
                 .description("1 while Replicate's 429 gate is closed").register(registry);
+    }
+
+    /** The claim pause gauge: 1 from Replicate's refusal of the account to the next success. */
+    public void claimPausedGauge(Supplier<Number> paused) {
+        Gauge.builder(CLAIMING_PAUSED, paused)
+                .description("1 while this replica pauses claiming because Replicate refused the account (HTTP 401/402), until a success")
+                .register(registry);
     }
 
     /** The queue depth gauges, read from the counts {@link QueueStats} caches. */

@@ -5,7 +5,11 @@ import java.util.UUID;
 
 import io.vertx.core.json.JsonObject;
 
-/** One row of {@code job_queue}. */
+/**
+ * One row of {@code job_queue}. A claimed job's {@code leaseOwner} is the lease of that one claim,
+ * {@code replica:random}: the run passes it to every guarded statement, and a later claim of the same
+ * job gets another one.
+ */
 @io.quarkus.runtime.annotations.RegisterForReflection
 public record Job(
         UUID id,

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -20,8 +21,10 @@ import io.vertx.mutiny.sqlclient.Tuple;
 import dev.imagegen.api.Cursor;
 
 /**
- * The only place with job SQL. Every transition of a running job is guarded by status and lease owner
- * and reports whether it happened, so a late worker can never overwrite a rescue or a cancel. A job
+ * The only place with job SQL. Every transition of a running job is guarded by status and by the lease
+ * of the claim that started the run ({@link Job#leaseOwner()}, {@code replica:random}, new at every
+ * claim) and reports whether it happened, so a late worker can never overwrite a rescue, a cancel, or a
+ * later run of the same job, even on the same replica. A job
  * transition moves its generation's status in the same statement (pending ↔ queued, processing,
  * completed, failed, canceled); the status trigger then announces the change once per statement.
  */
@@ -38,8 +41,11 @@ public class JobRepository {
     static final String NOTIFY_JOBS = "SELECT pg_notify('" + JOBS_CHANNEL + "', $1)";
 
     /**
-     * Claims up to $1 due jobs for lease owner $2 for $3 seconds: highest priority first, then oldest,
+     * Claims up to $1 due jobs for replica $2 for $3 seconds: highest priority first, then oldest,
      * skipping rows other claimers hold. Their generations become {@code processing} in the same statement.
+     * Each claimed row gets a lease of its own, {@code replica:random}: every guarded statement below
+     * names that lease, so a run whose job was rescued and claimed again (even by the same replica)
+     * can never touch the new run's job.
      */
     static final String CLAIM = """
             WITH next AS (
@@ -50,7 +56,8 @@ public class JobRepository {
                  FOR UPDATE SKIP LOCKED
             ), claimed AS (
                 UPDATE job_queue j
-                   SET status = 'processing', attempt_number = j.attempt_number + 1, lease_owner = $2,
+                   SET status = 'processing', attempt_number = j.attempt_number + 1,
+                       lease_owner = $2 || ':' || gen_random_uuid(),
                        lease_expires_at = now() + make_interval(secs => $3), started_at = now(), updated_at = now()
                   FROM next
                  WHERE j.id = next.id
@@ -65,12 +72,16 @@ public class JobRepository {
             SELECT claimed.*, (SELECT count(*) FROM g) AS generations_moved FROM claimed
             """;
 
-    /** Extends the leases of the given running jobs of owner $1; answers the ids still held. */
+    /**
+     * Extends the leases of running jobs, each by its own lease ($1 job ids, $2 their leases, in the same
+     * order); answers the ids still held.
+     */
     static final String HEARTBEAT = """
-            UPDATE job_queue
+            UPDATE job_queue j
                SET lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
-             WHERE id = ANY($2) AND status = 'processing' AND lease_owner = $1
-            RETURNING id
+              FROM unnest($1::uuid[], $2::text[]) AS held(id, lease_owner)
+             WHERE j.id = held.id AND j.status = 'processing' AND j.lease_owner = held.lease_owner
+            RETURNING j.id
             """;
 
     /** Success: the job and its generation complete, and the generation loses any old error. */
@@ -204,7 +215,7 @@ public class JobRepository {
      */
     static final String RESCUE_EXPIRED = """
             WITH expired AS (
-                SELECT id FROM job_queue
+                SELECT id, lease_owner FROM job_queue
                  WHERE status = 'processing' AND lease_expires_at < now()
                  ORDER BY lease_expires_at
                  LIMIT $1
@@ -219,7 +230,7 @@ public class JobRepository {
                        run_at = now(), lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
                   FROM expired
                  WHERE q.id = expired.id
-                RETURNING q.id, q.generation_id, q.status, q.error_message
+                RETURNING q.id, q.generation_id, q.status, q.error_message, expired.lease_owner AS expired_lease
             ), g AS (
                 UPDATE image_generations g
                    SET status = CASE WHEN j.status = 'failed' THEN 'failed' ELSE 'queued' END,
@@ -230,7 +241,7 @@ public class JobRepository {
                  WHERE g.id = j.generation_id AND g.status NOT IN ('completed', 'failed', 'canceled')
                 RETURNING g.id
             )
-            SELECT j.id, j.status FROM j
+            SELECT j.id, j.status, j.expired_lease FROM j
             """;
 
     static final String FIND_BY_ID = "SELECT " + COLUMNS + " FROM job_queue WHERE id = $1";
@@ -305,7 +316,7 @@ public class JobRepository {
 
     /** The outcome of a guarded transition. */
     public record Transition(long jobs, long generations) {
-        /** Whether this worker still held the job: false means a rescue, cancel or other owner got there first. */
+        /** Whether this run still held the job: false means a rescue, a cancel or a later claim got there first. */
         public boolean applied() {
             return jobs > 0;
         }
@@ -326,13 +337,22 @@ public class JobRepository {
     @Inject
     Pool pool;
 
-    public Uni<List<Job>> claim(String owner, int limit, Duration lease) {
-        return pool.preparedQuery(CLAIM).execute(Tuple.of(limit, owner, seconds(lease))).map(JobRepository::mapAll);
+    /** Claims up to {@code limit} due jobs for {@code replica}; each job carries its own lease in {@link Job#leaseOwner()}. */
+    public Uni<List<Job>> claim(String replica, int limit, Duration lease) {
+        return pool.preparedQuery(CLAIM).execute(Tuple.of(limit, replica, seconds(lease))).map(JobRepository::mapAll);
     }
 
-    public Uni<List<UUID>> heartbeat(String owner, List<UUID> ids, Duration lease) {
+    /** Extends the leases of running jobs (job id → its lease); answers the ids whose lease was still held. */
+    public Uni<List<UUID>> heartbeat(Map<UUID, String> leases, Duration lease) {
+        UUID[] ids = new UUID[leases.size()];
+        String[] owners = new String[leases.size()];
+        int i = 0;
+        for (Map.Entry<UUID, String> e : leases.entrySet()) {
+            ids[i] = e.getKey();
+            owners[i++] = e.getValue();
+        }
         return pool.preparedQuery(HEARTBEAT)
-                .execute(Tuple.of(owner, ids.toArray(UUID[]::new), seconds(lease)))
+                .execute(Tuple.of(ids, owners, seconds(lease)))
                 .map(rows -> {
                     List<UUID> held = new ArrayList<>(rows.size());
                     rows.forEach(r -> held.add(r.getUUID("id")));
@@ -341,22 +361,22 @@ public class JobRepository {
     }
 
     /** Completes the job; run it on the connection of the transaction that records the images. */
-    public Uni<Transition> complete(SqlClient client, UUID id, String owner, JsonObject result) {
-        return client.preparedQuery(COMPLETE).execute(Tuple.of(id, owner, result)).map(JobRepository::transition);
+    public Uni<Transition> complete(SqlClient client, UUID id, String lease, JsonObject result) {
+        return client.preparedQuery(COMPLETE).execute(Tuple.of(id, lease, result)).map(JobRepository::transition);
     }
 
-    public Uni<Transition> retryLater(UUID id, String owner, String error, Duration delay, boolean forgetPrediction) {
+    public Uni<Transition> retryLater(UUID id, String lease, String error, Duration delay, boolean forgetPrediction) {
         return pool.preparedQuery(RETRY_LATER)
-                .execute(Tuple.of(id, owner, error, seconds(delay), forgetPrediction))
+                .execute(Tuple.of(id, lease, error, seconds(delay), forgetPrediction))
                 .map(JobRepository::transition);
     }
 
-    public Uni<Transition> release(UUID id, String owner, Duration delay) {
-        return pool.preparedQuery(RELEASE).execute(Tuple.of(id, owner, seconds(delay))).map(JobRepository::transition);
+    public Uni<Transition> release(UUID id, String lease, Duration delay) {
+        return pool.preparedQuery(RELEASE).execute(Tuple.of(id, lease, seconds(delay))).map(JobRepository::transition);
     }
 
-    public Uni<Transition> fail(UUID id, String owner, String error) {
-        return pool.preparedQuery(FAIL).execute(Tuple.of(id, owner, error)).map(JobRepository::transition);
+    public Uni<Transition> fail(UUID id, String lease, String error) {
+        return pool.preparedQuery(FAIL).execute(Tuple.of(id, lease, error)).map(JobRepository::transition);
     }
 
     /** Cancels a generation and its job; null when the generation does not exist. */

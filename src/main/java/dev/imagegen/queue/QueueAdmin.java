@@ -27,6 +27,9 @@ public class QueueAdmin {
     @Inject
     ImagegenConfig config;
 
+    @Inject
+    ClaimPause pause;
+
     public Uni<QueueHealth> health() {
         return jobs.health().map(h -> {
             List<QueueHealth.Alert> alerts = new ArrayList<>();
@@ -46,9 +49,24 @@ public class QueueAdmin {
                         h.errorRateLastHour() + " % of the last hour's finished jobs failed (threshold " + t.errorRateThreshold() + " %).",
                         h.errorRateLastHour(), t.errorRateThreshold()));
             }
+            pause.state().ifPresent(p -> alerts.add(claimingPaused(p)));
             return new QueueHealth(h.pendingJobs(), h.processingJobs(), h.completedLastHour(), h.failedLastHour(),
                     h.avgProcessingTimeSeconds(), h.stuckJobs(), h.errorRateLastHour(), alerts);
         });
+    }
+
+    /**
+     * This replica stopped claiming because Replicate refused the account: value = refusals since the last
+     * success. Per replica (in memory), as the pause is: the Prometheus rule covers every replica.
+     */
+    static QueueHealth.Alert claimingPaused(ClaimPause.State p) {
+        String when = p.paused() ? "paused until " + p.pausedUntil() + " (window " + p.window().toSeconds() + " s)"
+                : "probing with one job at a time";
+        return new QueueHealth.Alert("claiming_paused", "critical",
+                "This replica stopped claiming jobs [" + p.reason() + "]. Claiming is " + when
+                        + " until a job succeeds; no job is failed or spends an attempt meanwhile. Check REPLICATE_API_TOKEN"
+                        + " and the Replicate account's credit.",
+                p.refusals(), 0);
     }
 
     public Uni<Page<Job>> list(JobStatus status, String jobType, Cursor cursor, int limit) {

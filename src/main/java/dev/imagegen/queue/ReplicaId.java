@@ -6,7 +6,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 /**
  * This replica's name as a lease owner: the host name (the pod name on Kubernetes) and a random
- * suffix, so a restarted pod never mistakes its predecessor's leases for its own.
+ * suffix, so a restarted pod never mistakes its predecessor's leases for its own. Each claim appends
+ * {@code :random} to it (see {@link JobRepository#CLAIM}), so the name never holds a colon itself.
  */
 @ApplicationScoped
 public class ReplicaId {
@@ -18,6 +19,7 @@ public class ReplicaId {
         if (host == null || host.isBlank()) {
             host = "replica";
         }
+        host = host.replace(':', '-');
         if (host.length() > 48) {
             host = host.substring(0, 48);
         }

@@ -39,8 +39,10 @@ import dev.imagegen.worker.JobException.Kind;
  * {@code retry_after}) passes; the call waits and goes again without spending an attempt. After
  * {@link #MAX_THROTTLE_WAITS} waits it gives up with {@link Kind#THROTTLED}.</li>
  * <li>5xx, timeouts, resets, unreadable bodies: {@link Kind#TRANSIENT}.</li>
- * <li>Other 4xx (unknown model, invalid input, no credit, bad token): {@link Kind#PERMANENT}, with
- * Replicate's own detail.</li>
+ * <li>401 (invalid or revoked token) and 402 (no credit): {@link Kind#ACCOUNT_REFUSED}; no job can
+ * succeed until an operator acts, so none is failed for it. 403 is not documented by Replicate and stays
+ * permanent.</li>
+ * <li>Other 4xx (unknown model, invalid input): {@link Kind#PERMANENT}, with Replicate's own detail.</li>
  * </ul>
  */
 @ApplicationScoped
@@ -299,7 +301,8 @@ public class ReplicateClient {
             throw new JobException(Kind.TRANSIENT, "Replicate is unavailable (HTTP " + status + ") and could not " + what + ".");
         }
         String detail = problemDetail(r);
-        throw new JobException(Kind.PERMANENT, "Replicate refused to " + what + " (HTTP " + status + ")"
+        Kind kind = status == 401 || status == 402 ? Kind.ACCOUNT_REFUSED : Kind.PERMANENT;
+        throw new JobException(kind, "Replicate refused to " + what + " (HTTP " + status + ")"
                 + (detail == null ? "." : ": " + detail));
     }
 

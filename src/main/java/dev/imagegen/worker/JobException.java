@@ -12,7 +12,7 @@ public class JobException extends RuntimeException {
     public enum Kind {
         /** Try again later with backoff (5xx, timeouts, resets, truncated downloads). */
         TRANSIENT,
-        /** Fail the generation now (4xx other than 429, prediction failed, disallowed output host, too large). */
+        /** Fail the generation now (4xx other than 401/402/429, prediction failed, disallowed output host, too large). */
         PERMANENT,
         /**
          * The prediction can no longer deliver (its outputs expired, it was canceled or aborted, or it timed
@@ -20,7 +20,13 @@ public class JobException extends RuntimeException {
          */
         OUTPUT_GONE,
         /** Replicate keeps throttling (429): return the job to the queue without spending an attempt. */
-        THROTTLED
+        THROTTLED,
+        /**
+         * Replicate refuses the account itself (401 invalid or revoked token, 402 no credit): no job can
+         * succeed until an operator acts, so the job goes back to the queue without spending an attempt and
+         * the replica pauses claiming.
+         */
+        ACCOUNT_REFUSED
     }
 
     private final Kind kind;

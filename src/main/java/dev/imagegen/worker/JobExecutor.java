@@ -12,6 +12,7 @@ import io.smallrye.mutiny.Uni;
 
 import dev.imagegen.config.ImagegenConfig;
 import dev.imagegen.metrics.Metrics;
+import dev.imagegen.queue.ClaimPause;
 import dev.imagegen.queue.Job;
 import dev.imagegen.queue.JobRepository;
 import dev.imagegen.worker.JobException.Kind;
@@ -20,9 +21,12 @@ import dev.imagegen.worker.JobException.Kind;
  * Runs one claimed job and records its outcome, every outcome named:
  * success → completed (by the handler, with its images); transient → back to the queue after
  * {@link RetryPolicy} backoff (the generation to queued); prediction unusable → the same, forgetting
- * the prediction; throttled → back to the queue without spending the attempt; permanent or attempts
- * exhausted → failed with a message a user can read; lease lost → nothing (someone else owns the job).
- * Recording the outcome is itself retried; the rescuer is the last backstop.
+ * the prediction; throttled → back to the queue without spending the attempt; account refused (401/402)
+ * → the same, and this replica pauses claiming ({@link ClaimPause}); permanent or attempts exhausted →
+ * failed with a message a user can read; lease lost → nothing (someone else owns the job). Every write
+ * names the lease of the claim that started this run ({@link Job#leaseOwner()}), never just the replica,
+ * so a run whose job was claimed again can change nothing. Recording the outcome is itself retried; the
+ * rescuer is the last backstop.
  */
 @ApplicationScoped
 public class JobExecutor {
@@ -50,7 +54,12 @@ public class JobExecutor {
     @Inject
     Metrics metrics;
 
-    public Uni<Outcome> execute(Job job, String owner) {
+    @Inject
+    ClaimPause pause;
+
+    /** Runs one claimed job under the lease of its claim. */
+    public Uni<Outcome> execute(Job job) {
+        String owner = job.leaseOwner();
         long start = System.nanoTime();
         if (job.runAt() != null) {
             metrics.queueWait(Duration.between(job.runAt(), OffsetDateTime.now()));
@@ -64,6 +73,7 @@ public class JobExecutor {
                 .invoke(o -> {
                     metrics.finished(o.name().toLowerCase(java.util.Locale.ROOT), System.nanoTime() - start);
                     if (o == Outcome.COMPLETED) {
+                        pause.succeeded();
                         LOG.debugf("job=%s generation=%s completed (attempt %d)", job.id(), job.generationId(), job.attemptNumber());
                     }
                 });
@@ -88,6 +98,13 @@ public class JobExecutor {
                 outcome = Outcome.RELEASED;
                 logLine = String.format("job=%s generation=%s throttled by Replicate; back to the queue in %s without spending the attempt",
                         job.id(), job.generationId(), delay);
+                write = jobs.release(job.id(), owner, delay);
+            }
+            case ACCOUNT_REFUSED -> {
+                Duration delay = pause.refused(je.getMessage());
+                outcome = Outcome.RELEASED;
+                logLine = String.format("job=%s generation=%s: %s; back to the queue in %s without spending the attempt",
+                        job.id(), job.generationId(), je.getMessage(), delay);
                 write = jobs.release(job.id(), owner, delay);
             }
             case PERMANENT -> {

@@ -2,6 +2,7 @@ package dev.imagegen.worker;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -25,6 +26,7 @@ import io.vertx.mutiny.core.Vertx;
 
 import dev.imagegen.config.ImagegenConfig;
 import dev.imagegen.metrics.Metrics;
+import dev.imagegen.queue.ClaimPause;
 import dev.imagegen.queue.Job;
 import dev.imagegen.queue.JobNotifier;
 import dev.imagegen.queue.JobRepository;
@@ -34,8 +36,12 @@ import dev.imagegen.queue.ReplicaId;
  * The replica's worker loop. Wake-ups (an enqueue here, NOTIFY from another replica, a reconnect, a
  * finished job, the jittered scheduler tick) trigger a claim of at most the free slots, one claim at a
  * time; each claimed job runs on its own, and at most {@code IMAGEGEN_WORKER_MAX_PARALLEL_JOBS} run at
- * once. A heartbeat extends the leases of running jobs and stops those this replica no longer holds.
- * On shutdown it stops claiming, gives running jobs a grace period, and returns the rest to the queue.
+ * once. Each run works under the lease of its own claim: a heartbeat extends every run's lease and
+ * stops the runs whose lease is gone (canceled, rescued), and a claim of a job this replica is still
+ * running (its old lease expired while heartbeats failed, and the rescuer returned it) stops the old run
+ * first, so a job never runs twice here. While {@link ClaimPause} says so (Replicate refused the account)
+ * it claims nothing, then one job at a time until one succeeds. On shutdown it stops claiming, gives
+ * running jobs a grace period, and returns the rest to the queue.
  */
 @ApplicationScoped
 public class JobProducer {
@@ -63,15 +69,38 @@ public class JobProducer {
     @Inject
     Vertx vertx;
 
+    @Inject
+    ClaimPause pause;
+
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Map<UUID, Running> running = new ConcurrentHashMap<>();
     private final AtomicBoolean claiming = new AtomicBoolean();
     private final AtomicBoolean wakeAgain = new AtomicBoolean();
+    /** Whether the one job probing Replicate after a claim pause is still running. */
+    private final AtomicBoolean probeRunning = new AtomicBoolean();
     private volatile boolean accepting;
     private volatile long lastLoopNanos = System.nanoTime();
 
-    /** One running job: its subscription (to stop it) and when it started. */
-    record Running(Job job, Cancellable subscription, long startedNanos) {
+    /** One run of a claimed job: its claim (and so its lease), how to stop it, and when it started. */
+    static final class Running {
+        final Job job;
+        final long startedNanos = System.nanoTime();
+        volatile Cancellable subscription;
+
+        Running(Job job) {
+            this.job = job;
+        }
+
+        Job job() {
+            return job;
+        }
+
+        void cancel() {
+            Cancellable s = subscription;
+            if (s != null) {
+                s.cancel();
+            }
+        }
     }
 
     /** The result of a synchronous {@code process-jobs} run. */
@@ -80,6 +109,7 @@ public class JobProducer {
 
     void start(@Observes StartupEvent ev) {
         metrics.inFlightGauge(inFlight::get);
+        metrics.claimPausedGauge(() -> pause.probing() ? 1 : 0);
         if (!config.worker().enabled()) {
             LOG.info("Worker disabled on this replica (IMAGEGEN_WORKER_ENABLED=false)");
             return;
@@ -105,18 +135,16 @@ public class JobProducer {
         if (running.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        List<UUID> ids = new ArrayList<>(running.keySet());
-        return jobs.heartbeat(replica.value(), ids, config.worker().lease())
+        List<Running> runs = new ArrayList<>(running.values());
+        Map<UUID, String> leases = new HashMap<>();
+        runs.forEach(r -> leases.put(r.job().id(), r.job().leaseOwner()));
+        return jobs.heartbeat(leases, config.worker().lease())
                 .ifNoItem().after(Duration.ofSeconds(10)).fail()
                 .invoke(held -> {
-                    for (UUID id : ids) {
-                        if (!held.contains(id)) {
-                            Running r = running.get(id);
-                            if (r != null) {
-                                LOG.infof("job=%s generation=%s is no longer held by this replica (canceled or rescued); stopping it",
-                                        id, r.job().generationId());
-                                stop(id);
-                            }
+                    for (Running r : runs) {
+                        if (!held.contains(r.job().id()) && stop(r)) {
+                            LOG.infof("job=%s generation=%s: lease %s is no longer held (canceled or rescued); run stopped",
+                                    r.job().id(), r.job().generationId(), r.job().leaseOwner());
                         }
                     }
                 })
@@ -138,16 +166,30 @@ public class JobProducer {
         }
         wakeAgain.set(false);
         int free = config.worker().maxParallelJobs() - inFlight.get();
-        if (free <= 0) {
+        if (free <= 0 || pause.paused()) {
             claiming.set(false);
             return;
         }
-        claim(free)
+        // After a pause, one job at a time probes whether Replicate accepts the account again.
+        boolean probe = pause.probing();
+        if (probe && probeRunning.get()) {
+            claiming.set(false);
+            return;
+        }
+        int limit = probe ? 1 : free;
+        claim(limit)
                 .subscribe().with(list -> {
-                    list.forEach(job -> launch(job, null));
+                    for (Job job : list) {
+                        if (probe) {
+                            probeRunning.set(true);
+                            launch(job, outcome -> probeRunning.set(false));
+                        } else {
+                            launch(job, null);
+                        }
+                    }
                     claiming.set(false);
-                    // More may be waiting: a full batch, or a wake-up that came while claiming.
-                    if (list.size() == free || wakeAgain.get()) {
+                    // More may be waiting: a full batch (not for a probe), or a wake-up that came while claiming.
+                    if ((list.size() == limit && !probe) || wakeAgain.get()) {
                         vertx.runOnContext(this::wake);
                     }
                 }, e -> {
@@ -170,10 +212,24 @@ public class JobProducer {
     }
 
     private void launch(Job job, java.util.function.Consumer<JobExecutor.Outcome> done) {
-        Cancellable sub = executor.execute(job, replica.value())
+        Running previous = running.get(job.id());
+        if (previous != null && stop(previous)) {
+            // Its old lease expired while heartbeats failed and the rescuer returned the job: that run can
+            // write nothing any more (every write names its lease), and must not pay for a second prediction.
+            LOG.warnf("job=%s generation=%s claimed again while its previous run (lease %s) was still going; that run is stopped",
+                    job.id(), job.generationId(), previous.job().leaseOwner());
+        }
+        Running run = new Running(job);
+        running.put(job.id(), run);
+        run.subscription = executor.execute(job)
                 .onTermination().invoke(() -> {
-                    running.remove(job.id());
+                    running.remove(job.id(), run);
                     inFlight.decrementAndGet();
+                })
+                .onCancellation().invoke(() -> {
+                    if (done != null) {
+                        done.accept(JobExecutor.Outcome.LOST);
+                    }
                 })
                 .subscribe().with(outcome -> {
                     if (done != null) {
@@ -187,17 +243,20 @@ public class JobProducer {
                     }
                     wake();
                 });
-        running.put(job.id(), new Running(job, sub, System.nanoTime()));
     }
 
-    /** Stops a running job here without recording anything (someone else owns it now). */
-    private void stop(UUID id) {
-        Running r = running.remove(id);
-        if (r != null) {
-            // Cancelling runs the subscription's termination hook, which frees the slot.
-            r.subscription().cancel();
-            metrics.finished("lost", System.nanoTime() - r.startedNanos());
+    /**
+     * Stops one run here without recording anything (its lease is gone); false when it had already
+     * ended or been stopped.
+     */
+    private boolean stop(Running r) {
+        if (!running.remove(r.job().id(), r)) {
+            return false;
         }
+        // Cancelling runs the subscription's termination hook, which frees the slot.
+        r.cancel();
+        metrics.finished("lost", System.nanoTime() - r.startedNanos);
+        return true;
     }
 
     /**
@@ -263,9 +322,9 @@ public class JobProducer {
         LOG.infof("Returning %d unfinished job(s) to the queue", rest.size());
         List<Uni<JobRepository.Transition>> releases = new ArrayList<>();
         for (Running r : rest) {
-            r.subscription().cancel();
-            running.remove(r.job().id());
-            releases.add(jobs.release(r.job().id(), replica.value(), Duration.ZERO));
+            r.cancel();
+            running.remove(r.job().id(), r);
+            releases.add(jobs.release(r.job().id(), r.job().leaseOwner(), Duration.ZERO));
         }
         try {
             Uni.join().all(releases).andCollectFailures().await().atMost(Duration.ofSeconds(10));

@@ -63,7 +63,8 @@ class JobRepositoryTest {
         Job first = claimed.get(0);
         assertEquals(JobStatus.PROCESSING, first.status());
         assertEquals(1, first.attemptNumber());
-        assertEquals("a", first.leaseOwner());
+        assertTrue(first.leaseOwner().startsWith("a:") && first.leaseOwner().length() > 2,
+                "the lease names the replica and the claim: " + first.leaseOwner());
         assertTrue(first.leaseExpiresAt() != null);
     }
 
@@ -102,7 +103,8 @@ class JobRepositoryTest {
         assertEquals(seen.size(), unique.size(), "a job was claimed twice");
         assertEquals(total, unique.size());
         assertEquals(total, Db.count(pool, "SELECT count(*) FROM job_queue WHERE status = 'processing'"));
-        assertTrue(Db.count(pool, "SELECT count(DISTINCT lease_owner) FROM job_queue") == 2, "both claimers got work");
+        assertTrue(Db.count(pool, "SELECT count(DISTINCT split_part(lease_owner, ':', 1)) FROM job_queue") == 2,
+                "both claimers got work");
     }
 
     private Uni<Void> drain(String owner, List<UUID> seen) {
@@ -122,9 +124,9 @@ class JobRepositoryTest {
                 "a rescue keeps the attempt count");
         assertEquals("queued", Db.query(pool, "SELECT status FROM image_generations WHERE id = $1", ids[0]).get(0).getString(0));
 
-        assertFalse(jobs.fail(job.id(), "dead", "late").await().atMost(T).applied());
-        assertFalse(jobs.retryLater(job.id(), "dead", "late", Duration.ZERO, false).await().atMost(T).applied());
-        assertFalse(jobs.complete(pool, job.id(), "dead", new JsonObject()).await().atMost(T).applied());
+        assertFalse(jobs.fail(job.id(), job.leaseOwner(), "late").await().atMost(T).applied());
+        assertFalse(jobs.retryLater(job.id(), job.leaseOwner(), "late", Duration.ZERO, false).await().atMost(T).applied());
+        assertFalse(jobs.complete(pool, job.id(), job.leaseOwner(), new JsonObject()).await().atMost(T).applied());
         assertEquals("pending", Db.query(pool, "SELECT status FROM job_queue WHERE id = $1", job.id()).get(0).getString(0));
     }
 
@@ -135,7 +137,7 @@ class JobRepositoryTest {
         JobRepository.Cancellation c = jobs.cancelGeneration(ids[0]).await().atMost(T);
         assertTrue(c.canceled());
         assertEquals("processing", c.previousStatus());
-        assertFalse(jobs.complete(pool, job.id(), "w", new JsonObject()).await().atMost(T).applied());
+        assertFalse(jobs.complete(pool, job.id(), job.leaseOwner(), new JsonObject()).await().atMost(T).applied());
         assertEquals("canceled", Db.query(pool, "SELECT status FROM image_generations WHERE id = $1", ids[0]).get(0).getString(0));
         assertEquals("canceled", Db.query(pool, "SELECT status FROM job_queue WHERE id = $1", job.id()).get(0).getString(0));
         assertFalse(jobs.cancelGeneration(ids[0]).await().atMost(T).canceled(), "a finished generation is not canceled twice");
@@ -146,8 +148,8 @@ class JobRepositoryTest {
         JobFactory.generation(pool, "u");
         Job job = claim("owner", 1).get(0);
         assertFalse(jobs.fail(job.id(), "intruder", "x").await().atMost(T).applied());
-        assertEquals(List.of(), jobs.heartbeat("intruder", List.of(job.id()), LEASE).await().atMost(T));
-        assertEquals(List.of(job.id()), jobs.heartbeat("owner", List.of(job.id()), LEASE).await().atMost(T));
+        assertEquals(List.of(), jobs.heartbeat(java.util.Map.of(job.id(), "intruder"), LEASE).await().atMost(T));
+        assertEquals(List.of(job.id()), jobs.heartbeat(java.util.Map.of(job.id(), job.leaseOwner()), LEASE).await().atMost(T));
     }
 
     @Test
@@ -167,13 +169,13 @@ class JobRepositoryTest {
     void retryLaterBacksOffAndCanForgetThePrediction() {
         UUID[] ids = JobFactory.generation(pool, "u");
         Db.exec(pool, "UPDATE image_generations SET replicate_prediction_id = 'p1' WHERE id = $1", ids[0]);
-        claim("w", 1);
-        assertTrue(jobs.retryLater(ids[1], "w", "boom", Duration.ofHours(1), false).await().atMost(T).applied());
+        String lease = claim("w", 1).get(0).leaseOwner();
+        assertTrue(jobs.retryLater(ids[1], lease, "boom", Duration.ofHours(1), false).await().atMost(T).applied());
         assertEquals("p1", Db.query(pool, "SELECT replicate_prediction_id FROM image_generations WHERE id = $1", ids[0]).get(0).getString(0));
         assertEquals(0, claim("w", 1).size(), "not due before its backoff");
         Db.exec(pool, "UPDATE job_queue SET run_at = now() WHERE id = $1", ids[1]);
-        claim("w", 1);
-        assertTrue(jobs.retryLater(ids[1], "w", "gone", Duration.ZERO, true).await().atMost(T).applied());
+        lease = claim("w", 1).get(0).leaseOwner();
+        assertTrue(jobs.retryLater(ids[1], lease, "gone", Duration.ZERO, true).await().atMost(T).applied());
         assertNull(Db.query(pool, "SELECT replicate_prediction_id FROM image_generations WHERE id = $1", ids[0]).get(0).getString(0));
         assertEquals("queued", Db.query(pool, "SELECT status FROM image_generations WHERE id = $1", ids[0]).get(0).getString(0));
     }
@@ -181,8 +183,8 @@ class JobRepositoryTest {
     @Test
     void releaseGivesTheAttemptBack() {
         UUID[] ids = JobFactory.generation(pool, "u");
-        claim("w", 1);
-        assertTrue(jobs.release(ids[1], "w", Duration.ZERO).await().atMost(T).applied());
+        String lease = claim("w", 1).get(0).leaseOwner();
+        assertTrue(jobs.release(ids[1], lease, Duration.ZERO).await().atMost(T).applied());
         var row = Db.query(pool, "SELECT status, attempt_number FROM job_queue WHERE id = $1", ids[1]).get(0);
         assertEquals("pending", row.getString("status"));
         assertEquals(0, row.getInteger("attempt_number"));
@@ -192,8 +194,8 @@ class JobRepositoryTest {
     void retryNowOnlyTakesFailedOrCanceledJobsAndResetsAttempts() {
         UUID[] ids = JobFactory.generation(pool, "u");
         assertNull(jobs.retryNow(ids[1]).await().atMost(T), "a pending job is not retried");
-        claim("w", 1);
-        jobs.fail(ids[1], "w", "broken").await().atMost(T);
+        String lease = claim("w", 1).get(0).leaseOwner();
+        assertTrue(jobs.fail(ids[1], lease, "broken").await().atMost(T).applied());
         Job retried = jobs.retryNow(ids[1]).await().atMost(T);
         assertEquals(JobStatus.PENDING, retried.status());
         assertEquals(0, retried.attemptNumber());

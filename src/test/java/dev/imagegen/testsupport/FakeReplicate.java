@@ -139,6 +139,7 @@ public final class FakeReplicate implements AutoCloseable {
     private volatile String outputsHost;
     private volatile int webhookCopies = 1;
     private volatile String requiredToken;
+    private volatile boolean outOfCredit;
 
     private FakeReplicate(Duration delay) {
         for (Route r : Route.values()) {
@@ -237,6 +238,7 @@ public final class FakeReplicate implements AutoCloseable {
         outputsAsDataUri = false;
         outputsHost = null;
         webhookCopies = 1;
+        outOfCredit = false;
         simulator.reset();
         configureDefaults();
         return this;
@@ -267,6 +269,15 @@ public final class FakeReplicate implements AutoCloseable {
     public FakeReplicate requireToken(String token) {
         this.requiredToken = token;
         simulator.acceptTokens(token == null ? t -> !t.isBlank() : token::equals);
+        return this;
+    }
+
+    /**
+     * While on, every create answers Replicate's 402 "Insufficient credit" (as an account without prepaid
+     * credit gets), until turned off or {@link #reset()}.
+     */
+    public FakeReplicate outOfCredit(boolean on) {
+        this.outOfCredit = on;
         return this;
     }
 
@@ -568,6 +579,10 @@ public final class FakeReplicate implements AutoCloseable {
             Fault next = queued.get(route).poll();
             if (next != null) {
                 return next;
+            }
+            if (outOfCredit && route == Route.CREATE) {
+                return Fault.problem(402, new JsonObject().put("title", "Insufficient credit").put("detail",
+                        "You have insufficient credit to run this model. Go to https://replicate.com/account/billing#billing to purchase credit."));
             }
             Duration d = latency.get(route);
             return d == null ? Fault.proceed() : Fault.proceed().after(d);

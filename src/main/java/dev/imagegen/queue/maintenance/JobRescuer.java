@@ -16,8 +16,10 @@ import dev.imagegen.queue.JobNotifier;
 import dev.imagegen.queue.JobRepository;
 
 /**
- * Returns jobs whose lease expired (their replica died) to the queue, keeping their attempt count, or
- * fails them when no attempts remain. Any replica may run it: the statement skips rows another holds.
+ * Returns jobs whose lease expired (their replica died, or its heartbeats failed) to the queue, keeping
+ * their attempt count, or fails them when no attempts remain. Any replica may run it: the statement skips
+ * rows another holds. The expired lease is gone for good: the next claim gets a new one, so a run that
+ * was still going somewhere can no longer record anything for the job.
  */
 @ApplicationScoped
 public class JobRescuer {
@@ -59,7 +61,8 @@ public class JobRescuer {
                     }
                     long failed = rows.stream().filter(r -> "failed".equals(r.getString("status"))).count();
                     for (Row r : rows) {
-                        LOG.infof("job=%s lease expired: %s", r.getUUID("id"),
+                        // The lease names the replica and the claim: the run that held it can write nothing more.
+                        LOG.infof("job=%s lease %s expired: %s", r.getUUID("id"), r.getString("expired_lease"),
                                 "failed".equals(r.getString("status")) ? "no attempts remain, failed" : "returned to the queue");
                     }
                     metrics.rescued(rows.size());
