@@ -132,6 +132,8 @@ class EventStreamAccessTest {
             assertNotNull(link, route);
             assertTrue(URI.create(link).isAbsolute(), link);
             assertTrue(link.contains("/v1/generations/" + answer.getString("generation_id") + "/events?"), link);
+            long expires = Long.parseLong(URI.create(link).getRawQuery().replaceAll(".*expires=([0-9]+).*", "$1"));
+            assertTrue(expires >= Tokens.inSeconds(3600), "valid for at least an hour: " + link);
             assertEquals(link, eventsUrl(UUID.fromString(answer.getString("generation_id"))),
                     "GET /v1/generations/{id} carries the same link");
 
