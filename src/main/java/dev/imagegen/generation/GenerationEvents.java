@@ -12,7 +12,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
@@ -149,17 +148,8 @@ public class GenerationEvents {
     @Inject
     ImagegenConfig config;
 
-    /** The per-user cap; package-private so that a test can change it. */
-    volatile int maxStreamsPerUser;
-
-    /** The per-replica cap; package-private so that a test can shorten it. */
-    volatile int maxStreamsPerReplica;
-
-    /** Streams admitted on this replica and not yet removed (the per-replica cap and the open-streams gauge). */
-    private final AtomicInteger open = new AtomicInteger();
-
-    /** Streams held per generation owner (the per-user cap); an owner with none has no entry. */
-    private final Map<String, Integer> streamsByOwner = new ConcurrentHashMap<>();
+    /** The stream caps, set from the configuration at start-up; package-private so that a test can change them. */
+    final StreamCaps caps = new StreamCaps(Integer.MAX_VALUE, Integer.MAX_VALUE);
 
     /** Keep-alive threshold; package-private so that a test can shorten it. */
     volatile Duration keepAliveAfter = KEEP_ALIVE;
@@ -185,9 +175,9 @@ public class GenerationEvents {
     };
 
     void start(@Observes StartupEvent ev) {
-        maxStreamsPerUser = config.limits().maxStreamsPerUser();
-        maxStreamsPerReplica = config.limits().maxStreamsPerReplica();
-        metrics.streamsOpenGauge(open::get);
+        caps.maxPerUser = config.limits().maxStreamsPerUser();
+        caps.maxPerReplica = config.limits().maxStreamsPerReplica();
+        metrics.streamsOpenGauge(caps::open);
         unlisten = notifier.onStatusChange(this::statusChanged);
         tickTimer = vertx.setPeriodic(TICK.toMillis(), id -> tick());
     }
@@ -214,10 +204,10 @@ public class GenerationEvents {
         if (stopped) {
             return Uni.createFrom().failure(new ApiException(ProblemType.UNAVAILABLE, "The service is shutting down."));
         }
-        if (!admit()) {
+        if (!caps.admit()) {
             metrics.streamRefused(StreamLimitException.Cap.REPLICA.tag);
             return Uni.createFrom().failure(new StreamLimitException(StreamLimitException.Cap.REPLICA,
-                    "This replica holds its maximum of " + maxStreamsPerReplica + " event streams; retry shortly.",
+                    "This replica holds its maximum of " + caps.maxPerReplica + " event streams; retry shortly.",
                     REPLICA_CAP_RETRY_AFTER));
         }
         Follower f = new Follower(id, io.vertx.core.Vertx.currentContext());
@@ -243,7 +233,7 @@ public class GenerationEvents {
                         remove(f);
                         metrics.streamRefused(StreamLimitException.Cap.USER.tag);
                         throw new StreamLimitException(StreamLimitException.Cap.USER, "You have "
-                                + maxStreamsPerUser + " event streams open, the most allowed; close one or retry later.",
+                                + caps.maxPerUser + " event streams open, the most allowed; close one or retry later.",
                                 USER_CAP_RETRY_AFTER);
                     }
                     return f.stream();
@@ -252,38 +242,7 @@ public class GenerationEvents {
 
     /** Streams open on this replica now (admitted, not yet ended). */
     public int openStreams() {
-        return open.get();
-    }
-
-    /** Takes one of this replica's stream places, if one is free. */
-    private boolean admit() {
-        while (true) {
-            int n = open.get();
-            if (n >= maxStreamsPerReplica) {
-                return false;
-            }
-            if (open.compareAndSet(n, n + 1)) {
-                return true;
-            }
-        }
-    }
-
-    /** Takes one of {@code owner}'s stream places, if one is free. */
-    private boolean acquireOwnerSlot(String owner) {
-        boolean[] taken = { false };
-        streamsByOwner.compute(owner, (k, n) -> {
-            int held = n == null ? 0 : n;
-            if (held >= maxStreamsPerUser) {
-                return n;
-            }
-            taken[0] = true;
-            return held + 1;
-        });
-        return taken[0];
-    }
-
-    private void releaseOwnerSlot(String owner) {
-        streamsByOwner.computeIfPresent(owner, (k, n) -> n <= 1 ? null : n - 1);
+        return caps.open();
     }
 
     /** Followers registered now, on this replica (for tests and the benchmark). */
@@ -438,7 +397,7 @@ public class GenerationEvents {
         });
         String owner = f.release();
         if (owner != null) {
-            releaseOwnerSlot(owner);
+            caps.release(owner);
         }
     }
 
@@ -511,7 +470,7 @@ public class GenerationEvents {
 
         /** Takes a place of {@code owner}'s; false when they have none free (or this follower is already gone). */
         synchronized boolean holdOwnerSlot(String owner) {
-            if (released || !acquireOwnerSlot(owner)) {
+            if (released || !caps.acquire(owner)) {
                 return false;
             }
             slotOwner = owner;
@@ -527,7 +486,7 @@ public class GenerationEvents {
                 return null;
             }
             released = true;
-            open.decrementAndGet();
+            caps.leave();
             String owner = slotOwner;
             slotOwner = null;
             return owner;

@@ -71,8 +71,8 @@ class EventStreamAccessTest {
     void closeStreams() {
         opened.forEach(SseClient::cancel);
         GenerationEvents bean = ClientProxy.unwrap(events);
-        bean.maxStreamsPerReplica = 2000;
-        bean.maxStreamsPerUser = 10;
+        bean.caps.maxPerReplica = 2000;
+        bean.caps.maxPerUser = 10;
         await().atMost(WAIT).until(() -> events.followerCount() == 0 && events.openStreams() == 0);
     }
 
@@ -236,7 +236,7 @@ class EventStreamAccessTest {
 
     @Test
     void oneStreamOverTheReplicasCapIs503WithRetryAfter() {
-        ClientProxy.unwrap(events).maxStreamsPerReplica = 2;
+        ClientProxy.unwrap(events).caps.maxPerReplica = 2;
         UUID id = parked(userId);
         SseClient a = openWithToken(id, user);
         SseClient b = openWithToken(id, Tokens.operator());

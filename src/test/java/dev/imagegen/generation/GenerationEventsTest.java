@@ -76,7 +76,7 @@ public class GenerationEventsTest {
         GenerationEvents bean = ClientProxy.unwrap(events);
         bean.keepAliveAfter = GenerationEvents.KEEP_ALIVE;
         bean.safetyPoll = Duration.ofSeconds(GenerationEvents.SAFETY_POLL_SECONDS);
-        bean.maxStreamsPerUser = 10;
+        bean.caps.maxPerUser = 10;
         await().atMost(WAIT).until(() -> events.followerCount() == 0);
     }
 
@@ -223,7 +223,7 @@ public class GenerationEventsTest {
 
     @Test
     void fiftyConcurrentSubscribersAllReceiveTheTerminalEvent() {
-        ClientProxy.unwrap(events).maxStreamsPerUser = 50; // one user's 50 streams: over the default cap of 10
+        ClientProxy.unwrap(events).caps.maxPerUser = 50; // one user's 50 streams: over the default cap of 10
         UUID id = parked(userId);
         List<SseClient> clients = new ArrayList<>();
         for (int i = 0; i < 50; i++) {
