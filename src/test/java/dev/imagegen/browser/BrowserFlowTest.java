@@ -84,8 +84,7 @@ class BrowserFlowTest {
     final String user = Tokens.user(userId);
 
     @BeforeAll
-    static void startBrowser() throws IOException {
-        chrome = Chromium.start();
+    static void startOtherOrigin() throws IOException {
         otherOrigin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         otherOrigin.createContext("/", exchange -> {
             byte[] page = "<!DOCTYPE html><title>another origin</title><p>another origin</p>".getBytes(StandardCharsets.UTF_8);
@@ -108,8 +107,12 @@ class BrowserFlowTest {
         }
     }
 
+    /** Starts the browser once, in the first test: without one, every test is reported as skipped (or fails on CI). */
     @BeforeEach
-    void clean() {
+    void browserAndCleanTables() {
+        if (chrome == null) {
+            chrome = Chromium.start();
+        }
         Db.clean(pool);
     }
 

@@ -32,6 +32,7 @@ final class Chromium {
             if ("true".equalsIgnoreCase(System.getenv("CI"))) {
                 Assertions.fail(why);
             }
+            System.err.println("WARNING: " + why + " Browser tests skipped (CI is not set).");
             Assumptions.abort(why + " Skipped (CI is not set).");
         }
         Path profile;
