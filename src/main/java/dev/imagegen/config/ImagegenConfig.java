@@ -38,6 +38,32 @@ public interface ImagegenConfig {
 
     Alerts alerts();
 
+    Limits limits();
+
+    Cors cors();
+
+    /** Per-user and per-replica limits ({@code IMAGEGEN_LIMITS_*}). */
+    interface Limits {
+        /** A user's open event streams on one replica (operators are exempt); one more answers 429. */
+        @WithName("max-streams-per-user")
+        @WithDefault("10")
+        int maxStreamsPerUser();
+
+        /** All open event streams on one replica; one more answers 503 with Retry-After (try another replica). */
+        @WithName("max-streams-per-replica")
+        @WithDefault("2000")
+        int maxStreamsPerReplica();
+    }
+
+    /** Browser access from other origins. */
+    interface Cors {
+        /**
+         * Origins (comma list; {@code /regex/} allowed) whose web apps may call the API and read {@code Location}
+         * and {@code Retry-After} ({@code IMAGEGEN_CORS_ORIGINS}). Unset: same origin only (dev mode: any).
+         */
+        Optional<List<String>> origins();
+    }
+
     /** Metrics settings. */
     @WithName("metrics")
     MetricsSettings metricsSettings();

@@ -13,6 +13,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -36,6 +37,8 @@ import io.vertx.mutiny.core.Vertx;
 import dev.imagegen.api.ApiException;
 import dev.imagegen.api.ProblemType;
 import dev.imagegen.auth.Caller;
+import dev.imagegen.config.ImagegenConfig;
+import dev.imagegen.metrics.Metrics;
 import dev.imagegen.queue.JobNotifier;
 
 /**
@@ -64,6 +67,11 @@ import dev.imagegen.queue.JobNotifier;
  * ends after a terminal state, after {@link #MAX_LIFETIME}, when the client goes away (it is
  * unsubscribed at once), or on shutdown; an idle stream gets a keep-alive after {@link #KEEP_ALIVE}
  * without an event.</li>
+ * <li><b>Capped.</b> At most {@code imagegen.limits.max-streams-per-replica} streams on this replica (one more
+ * is refused before anything is read) and {@code imagegen.limits.max-streams-per-user} per generation owner
+ * (checked once the owner is known; operators are exempt). A refused stream holds nothing.</li>
+ * <li><b>Resumable.</b> Every state event has an id (its {@code updated_at} and status); a client that
+ * reconnects, with or without {@code Last-Event-ID}, gets the current state at once as its first event.</li>
  * </ul>
  */
 @ApplicationScoped
@@ -90,10 +98,15 @@ public class GenerationEvents {
     private static final Duration ATTACH_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration MAX_RETRY_DELAY = Duration.ofSeconds(10);
 
-    /** What a stream carries: a generation state (its status and API JSON), or a keep-alive. */
-    public record Event(GenerationStatus status, String json) {
+    /** How long a client refused by the per-user cap is told to wait (streams last up to an hour). */
+    static final Duration USER_CAP_RETRY_AFTER = Duration.ofSeconds(30);
+    /** How long a client refused by the replica cap is told to wait (it may reach another replica sooner). */
+    static final Duration REPLICA_CAP_RETRY_AFTER = Duration.ofSeconds(5);
 
-        static final Event KEEP_ALIVE = new Event(null, null);
+    /** What a stream carries: a generation state (its status, API JSON and SSE id), or a keep-alive. */
+    public record Event(GenerationStatus status, String json, String id) {
+
+        static final Event KEEP_ALIVE = new Event(null, null, null);
 
         public boolean keepAlive() {
             return json == null;
@@ -129,6 +142,15 @@ public class GenerationEvents {
     @Inject
     Vertx vertx;
 
+    @Inject
+    Metrics metrics;
+
+    @Inject
+    ImagegenConfig config;
+
+    /** The stream caps, set from the configuration at start-up; package-private so that a test can change them. */
+    final StreamCaps caps = new StreamCaps(Integer.MAX_VALUE, Integer.MAX_VALUE);
+
     /** Keep-alive threshold; package-private so that a test can shorten it. */
     volatile Duration keepAliveAfter = KEEP_ALIVE;
 
@@ -153,18 +175,40 @@ public class GenerationEvents {
     };
 
     void start(@Observes StartupEvent ev) {
+        caps.maxPerUser = config.limits().maxStreamsPerUser();
+        caps.maxPerReplica = config.limits().maxStreamsPerReplica();
+        metrics.streamsOpenGauge(caps::open);
         unlisten = notifier.onStatusChange(this::statusChanged);
         tickTimer = vertx.setPeriodic(TICK.toMillis(), id -> tick());
     }
 
     /**
-     * Follows one generation. The {@code Uni} resolves once its current state has been read: a 404
-     * {@link ApiException} when it does not exist or the caller may not see it, else a stream that
-     * starts with that state (or a newer one) and ends after a terminal state.
+     * Follows one generation for a bearer caller. The {@code Uni} resolves once its current state has been
+     * read: a 404 {@link ApiException} when it does not exist or the caller may not see it, a
+     * {@link StreamLimitException} when a cap is reached, else a stream that starts with that state (or a
+     * newer one) and ends after a terminal state.
      */
     public Uni<Multi<Event>> follow(Caller caller, UUID id) {
+        return follow(id, g -> GenerationService.visible(caller, g), caller.operator());
+    }
+
+    /**
+     * Follows one generation through its signed events link, which the caller has verified: the link grants
+     * that generation and nothing else, and the stream counts against the generation owner's cap.
+     */
+    public Uni<Multi<Event>> followByLink(UUID id) {
+        return follow(id, g -> true, false);
+    }
+
+    private Uni<Multi<Event>> follow(UUID id, Predicate<Generation> mayView, boolean exempt) {
         if (stopped) {
             return Uni.createFrom().failure(new ApiException(ProblemType.UNAVAILABLE, "The service is shutting down."));
+        }
+        if (!caps.admit()) {
+            metrics.streamRefused(StreamLimitException.Cap.REPLICA.tag);
+            return Uni.createFrom().failure(new StreamLimitException(StreamLimitException.Cap.REPLICA,
+                    "This replica holds its maximum of " + caps.maxPerReplica + " event streams; retry shortly.",
+                    REPLICA_CAP_RETRY_AFTER));
         }
         Follower f = new Follower(id, io.vertx.core.Vertx.currentContext());
         // Atomic with remove(): a set emptied and dropped concurrently is never added to.
@@ -180,12 +224,25 @@ public class GenerationEvents {
                 .onFailure().invoke(() -> remove(f))
                 .onCancellation().invoke(() -> remove(f))
                 .map(first -> {
-                    if (first.generation() == null || !GenerationService.visible(caller, first.generation())) {
+                    if (first.generation() == null || !mayView.test(first.generation())) {
                         remove(f);
                         throw ApiException.notFound("Generation " + id);
                     }
+                    String owner = first.generation().userId();
+                    if (!exempt && !GenerationService.OPERATOR_OWNER.equals(owner) && !f.holdOwnerSlot(owner)) {
+                        remove(f);
+                        metrics.streamRefused(StreamLimitException.Cap.USER.tag);
+                        throw new StreamLimitException(StreamLimitException.Cap.USER, "You have "
+                                + caps.maxPerUser + " event streams open, the most allowed; close one or retry later.",
+                                USER_CAP_RETRY_AFTER);
+                    }
                     return f.stream();
                 });
+    }
+
+    /** Streams open on this replica now (admitted, not yet ended). */
+    public int openStreams() {
+        return caps.open();
     }
 
     /** Followers registered now, on this replica (for tests and the benchmark). */
@@ -332,11 +389,16 @@ public class GenerationEvents {
         }
     }
 
+    /** Unsubscribes a follower and gives back its places; called from several paths, it acts once. */
     private void remove(Follower f) {
         followers.computeIfPresent(f.id, (k, set) -> {
             set.remove(f);
             return set.isEmpty() ? null : set;
         });
+        String owner = f.release();
+        if (owner != null) {
+            caps.release(owner);
+        }
     }
 
     void stop(@Observes ShutdownEvent ev) {
@@ -357,6 +419,15 @@ public class GenerationEvents {
                 f.end();
             }
         }
+    }
+
+    /**
+     * The SSE id of a state: its {@code updated_at} (epoch microseconds) and status. It names the state, not
+     * a position in one replica's stream, so it means the same whichever replica a client reconnects to.
+     */
+    static String eventId(Generation g) {
+        java.time.Instant at = g.updatedAt() != null ? g.updatedAt().toInstant() : java.time.Instant.EPOCH;
+        return (at.getEpochSecond() * 1_000_000 + at.getNano() / 1_000) + "-" + g.status().db();
     }
 
     private static Duration min(Duration a, Duration b) {
@@ -387,11 +458,38 @@ public class GenerationEvents {
         /** Only touched in {@link #next()}, which the stream calls serially. */
         private GenerationStatus sentStatus;
         private boolean sentAny;
+        /** Guarded by this: whether {@link #remove} ran, and the owner whose stream place this follower holds. */
+        private boolean released;
+        private String slotOwner;
 
         /** @param context the HTTP connection's context, or null outside Vert.x */
         Follower(UUID id, Context context) {
             this.id = id;
             this.context = context;
+        }
+
+        /** Takes a place of {@code owner}'s; false when they have none free (or this follower is already gone). */
+        synchronized boolean holdOwnerSlot(String owner) {
+            if (released || !caps.acquire(owner)) {
+                return false;
+            }
+            slotOwner = owner;
+            return true;
+        }
+
+        /**
+         * Marks this follower removed, the first time only: gives back its replica place and answers the owner
+         * whose place it held (null if none, or if already released).
+         */
+        synchronized String release() {
+            if (released) {
+                return null;
+            }
+            released = true;
+            caps.leave();
+            String owner = slotOwner;
+            slotOwner = null;
+            return owner;
         }
 
         Multi<Event> stream() {
@@ -472,7 +570,8 @@ public class GenerationEvents {
                 sentStatus = s.status();
                 keepAliveDue = false;
                 lastSentAt = System.nanoTime();
-                return Optional.of(new Event(s.status(), s.json()));
+                metrics.streamEventSent();
+                return Optional.of(new Event(s.status(), s.json(), eventId(s.generation())));
             }
             if (keepAliveDue) {
                 keepAliveDue = false;

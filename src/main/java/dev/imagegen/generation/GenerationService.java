@@ -51,6 +51,9 @@ public class GenerationService {
     ImageLinks links;
 
     @Inject
+    EventLinks eventLinks;
+
+    @Inject
     dev.imagegen.storage.ImageStore store;
 
     @Inject
@@ -193,7 +196,7 @@ public class GenerationService {
             }
             List<GenerationView> out = new ArrayList<>(list.size());
             for (Generation g : list) {
-                out.add(GenerationView.of(g, byGeneration.getOrDefault(g.id(), List.of())));
+                out.add(GenerationView.of(g, byGeneration.getOrDefault(g.id(), List.of()), eventLinks));
             }
             return out;
         });

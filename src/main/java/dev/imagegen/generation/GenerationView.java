@@ -7,7 +7,10 @@ import java.util.UUID;
 
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
-/** A generation as the API shows it (snake_case JSON), with its stored images. */
+/**
+ * A generation as the API shows it (snake_case JSON), with its stored images and {@code events_url}, the
+ * signed link to its event stream that a browser's {@code EventSource} opens with no header.
+ */
 @RegisterForReflection
 public record GenerationView(
         UUID id,
@@ -26,7 +29,8 @@ public record GenerationView(
         OffsetDateTime updatedAt,
         OffsetDateTime startedAt,
         OffsetDateTime completedAt,
-        List<ImageView> images) {
+        List<ImageView> images,
+        String eventsUrl) {
 
     /** One stored image; {@code url} is an absolute, signed link fetchable with no header. */
     @RegisterForReflection
@@ -34,10 +38,10 @@ public record GenerationView(
             String sha256) {
     }
 
-    public static GenerationView of(Generation g, List<ImageView> images) {
+    public static GenerationView of(Generation g, List<ImageView> images, EventLinks eventLinks) {
         GenerationParameters p = g.parameters();
         return new GenerationView(g.id(), g.prompt(), g.modelId(), p.width(), p.height(), p.numInferenceSteps(),
                 p.guidanceScale(), p.seed(), p.numOutputs(), p.outputFormat(), g.status().db(), g.errorMessage(),
-                g.createdAt(), g.updatedAt(), g.startedAt(), g.completedAt(), images);
+                g.createdAt(), g.updatedAt(), g.startedAt(), g.completedAt(), images, eventLinks.url(g.id()));
     }
 }

@@ -47,6 +47,13 @@ public class Metrics {
      * claims nothing during a pause window and one job at a time between two.
      */
     public static final String CLAIMING_PAUSED = "imagegen.worker.claiming.paused";
+    /** Event streams (SSE) open on this replica. */
+    public static final String STREAMS_OPEN = "imagegen.streams.open";
+    /** Tag {@code reason}: user_limit (429), replica_limit (503). */
+    public static final String STREAMS_REFUSED = "imagegen.streams.refused";
+    public static final String STREAM_EVENTS_SENT = "imagegen.streams.events.sent";
+    /** The values of the {@code reason} tag of {@link #STREAMS_REFUSED}. */
+    public static final List<String> STREAM_REFUSALS = List.of("user_limit", "replica_limit");
 
     /** The values of the {@code outcome} tag of {@link #JOBS_FINISHED} and {@link #JOB_RUN}. */
     public static final List<String> OUTCOMES = List.of("completed", "failed", "retried", "released", "lost");
@@ -79,6 +86,34 @@ public class Metrics {
         for (String route : REPLICATE_ROUTES) {
             replicateTimer(route, STATUS_ERROR);
         }
+        for (String reason : STREAM_REFUSALS) {
+            streamsRefusedCounter(reason);
+        }
+        streamEventsCounter();
+    }
+
+    private Counter streamsRefusedCounter(String reason) {
+        return Counter.builder(STREAMS_REFUSED).description("Event streams refused by a cap, by reason")
+                .tag("reason", reason).register(registry);
+    }
+
+    private Counter streamEventsCounter() {
+        return Counter.builder(STREAM_EVENTS_SENT).description("Status events sent on event streams (keep-alives excluded)")
+                .register(registry);
+    }
+
+    /** A stream refused by a cap ({@code reason}: one of {@link #STREAM_REFUSALS}). */
+    public void streamRefused(String reason) {
+        streamsRefusedCounter(reason).increment();
+    }
+
+    public void streamEventSent() {
+        streamEventsCounter().increment();
+    }
+
+    /** The open-streams gauge, read from the count the event streams keep. */
+    public void streamsOpenGauge(Supplier<Number> open) {
+        Gauge.builder(STREAMS_OPEN, open).description("Event streams open on this replica").register(registry);
     }
 
     private Counter enqueuedCounter() {

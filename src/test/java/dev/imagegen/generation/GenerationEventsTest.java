@@ -76,6 +76,7 @@ public class GenerationEventsTest {
         GenerationEvents bean = ClientProxy.unwrap(events);
         bean.keepAliveAfter = GenerationEvents.KEEP_ALIVE;
         bean.safetyPoll = Duration.ofSeconds(GenerationEvents.SAFETY_POLL_SECONDS);
+        bean.caps.maxPerUser = 10;
         await().atMost(WAIT).until(() -> events.followerCount() == 0);
     }
 
@@ -222,6 +223,7 @@ public class GenerationEventsTest {
 
     @Test
     void fiftyConcurrentSubscribersAllReceiveTheTerminalEvent() {
+        ClientProxy.unwrap(events).caps.maxPerUser = 50; // one user's 50 streams: over the default cap of 10
         UUID id = parked(userId);
         List<SseClient> clients = new ArrayList<>();
         for (int i = 0; i < 50; i++) {
@@ -261,8 +263,8 @@ public class GenerationEventsTest {
                 .connectTimeout(Duration.ofSeconds(10))
                 .build();
 
-        /** One dispatched event. */
-        public record Event(String name, String data) {
+        /** One dispatched event, with its {@code id:} (null if it had none). */
+        public record Event(String name, String data, String id) {
         }
 
         private final List<Event> events = new CopyOnWriteArrayList<>();
@@ -274,18 +276,29 @@ public class GenerationEventsTest {
         private volatile CompletableFuture<?> exchange;
         private String name;
         private StringBuilder data;
+        private String id;
 
         /** Opens a stream; {@code authorization} is a whole header value, or null for none. */
         public static SseClient open(URI uri, String authorization) {
             return open(CLIENT, uri, authorization);
         }
 
+        public static SseClient open(URI uri, String authorization, java.util.Map<String, String> headers) {
+            return open(CLIENT, uri, authorization, headers);
+        }
+
         public static SseClient open(HttpClient client, URI uri, String authorization) {
+            return open(client, uri, authorization, java.util.Map.of());
+        }
+
+        /** Opens a stream with more request headers (for example {@code Last-Event-ID} or {@code Origin}). */
+        public static SseClient open(HttpClient client, URI uri, String authorization, java.util.Map<String, String> headers) {
             SseClient c = new SseClient();
             HttpRequest.Builder b = HttpRequest.newBuilder(uri).header("Accept", "text/event-stream").GET();
             if (authorization != null) {
                 b.header("Authorization", authorization);
             }
+            headers.forEach(b::header);
             c.exchange = client.sendAsync(b.build(), info -> {
                 c.info = info;
                 return HttpResponse.BodySubscribers.fromLineSubscriber(c, s -> null, StandardCharsets.UTF_8, null);
@@ -310,10 +323,11 @@ public class GenerationEventsTest {
             }
             if (line.isEmpty()) {
                 if (data != null) {
-                    events.add(new Event(name == null ? "message" : name, data.toString()));
+                    events.add(new Event(name == null ? "message" : name, data.toString(), id));
                 }
                 name = null;
                 data = null;
+                id = null;
             } else if (line.startsWith(":")) {
                 comments.add(line.substring(1).trim());
             } else {
@@ -325,6 +339,8 @@ public class GenerationEventsTest {
                 }
                 if (field.equals("event")) {
                     name = value;
+                } else if (field.equals("id")) {
+                    id = value;
                 } else if (field.equals("data")) {
                     data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
                 }

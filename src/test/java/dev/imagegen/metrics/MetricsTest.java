@@ -64,7 +64,7 @@ class MetricsTest {
     @Test
     void everyDeclaredMeterIsExposedInItsPrometheusForm() throws Exception {
         List<String> names = meterNames();
-        assertEquals(15, names.size(), "Metrics declares " + names);
+        assertEquals(18, names.size(), "Metrics declares " + names); // 14 + claiming paused + the 3 event-stream meters
         String body = scrape();
         List<String> missing = new ArrayList<>();
         for (String name : names) {
@@ -84,6 +84,9 @@ class MetricsTest {
         for (String outcome : Metrics.OUTCOMES) {
             assertTrue(body.contains("imagegen_jobs_finished_total{outcome=\"" + outcome + "\"}"), outcome);
             assertTrue(body.contains("imagegen_jobs_run_seconds_count{outcome=\"" + outcome + "\"}"), outcome);
+        }
+        for (String reason : Metrics.STREAM_REFUSALS) {
+            assertTrue(body.contains("imagegen_streams_refused_total{reason=\"" + reason + "\"}"), reason);
         }
         for (String route : Metrics.REPLICATE_ROUTES) {
             assertTrue(Pattern.compile("imagegen_replicate_requests_seconds_count\\{[^}]*route=\"" + route + "\"").matcher(body).find(),

@@ -2,11 +2,14 @@ package dev.imagegen.generation.rest;
 
 import java.util.UUID;
 
+import jakarta.annotation.security.PermitAll;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
+import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
@@ -15,19 +18,23 @@ import jakarta.ws.rs.sse.OutboundSseEvent;
 import jakarta.ws.rs.sse.Sse;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 import org.jboss.resteasy.reactive.server.SimpleResourceInfo;
 
-import io.quarkus.security.Authenticated;
 import io.quarkus.security.identity.CurrentIdentityAssociation;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 
 import dev.imagegen.api.ApiException;
+import dev.imagegen.api.Problem;
+import dev.imagegen.api.ProblemType;
 import dev.imagegen.auth.CallerResolver;
+import dev.imagegen.generation.EventLinks;
 import dev.imagegen.generation.GenerationEvents;
+import dev.imagegen.generation.StreamLimitException;
 
 /**
  * {@code GET /v1/generations/{id}/events}: a generation's status as Server-Sent Events.
@@ -36,9 +43,14 @@ import dev.imagegen.generation.GenerationEvents;
  * {@code Multi} (and streams a {@code Uni<Multi>} as plain text), so the owner check and the first read
  * happen in {@link FollowFilter}, before the method: an unknown (or another user's) id is a 404 problem,
  * never an empty stream. The method then only turns the prepared stream into SSE events.
+ *
+ * <p>Two ways in: a bearer token, or the signed {@code events_url} ({@code ?expires=…&sig=…}) that a browser's
+ * {@code EventSource} opens with no header. The filter therefore does the authentication itself (the class is
+ * {@code @PermitAll} so that the framework does not ask a link for a token): no valid token and no valid
+ * link is a 401.
  */
 @Path("/")
-@Authenticated
+@PermitAll
 @Tag(name = "Generations")
 @SecurityRequirement(name = "bearer")
 public class GenerationEventsResource {
@@ -51,6 +63,9 @@ public class GenerationEventsResource {
 
     private static final String STREAM_PROPERTY = GenerationEventsResource.class.getName() + ".stream";
 
+    /** Type of the 429 problem of the per-user stream cap (the api package's base, slug too-many-requests). */
+    static final String TOO_MANY_REQUESTS_TYPE = "https://imagegen-queue.dev/problems/too-many-requests";
+
     @GET
     @Path("v1/generations/{id}/events")
     @Produces(MediaType.SERVER_SENT_EVENTS)
@@ -58,9 +73,16 @@ public class GenerationEventsResource {
             The first event is the current state; then one `status` event per status change, each carrying \
             the generation JSON exactly as GET /v1/generations/{id} returns it. The stream ends after \
             completed, failed or canceled (and after one hour: reconnect to go on). An idle stream gets a \
-            `: keep-alive` comment at least every 15 s. A slow reader skips intermediate states.""")
-    public Multi<OutboundSseEvent> events(@PathParam("id") String id, @Context Sse sse,
-            @Context ContainerRequestContext request) {
+            `: keep-alive` comment at least every 15 s. A slow reader skips intermediate states. Every event \
+            has an `id:`; reconnecting (with or without `Last-Event-ID`) gets the current state at once. \
+            Authenticate with a bearer token, or open the signed `events_url` of the generation with no header. \
+            Too many open streams: 429 (per user) or 503 (per replica), with `Retry-After`.""")
+    public Multi<OutboundSseEvent> events(@PathParam("id") String id,
+            @Parameter(description = "Signed link expiry (from events_url)") @QueryParam("expires") String expires,
+            @Parameter(description = "Signed link signature (from events_url)") @QueryParam("sig") String sig,
+            @Parameter(description = "Sent by a reconnecting EventSource; the current state comes first either way")
+            @HeaderParam("Last-Event-ID") String lastEventId,
+            @Context Sse sse, @Context ContainerRequestContext request) {
         @SuppressWarnings("unchecked")
         Multi<GenerationEvents.Event> stream = (Multi<GenerationEvents.Event>) request.getProperty(STREAM_PROPERTY);
         if (stream == null) {
@@ -69,7 +91,7 @@ public class GenerationEventsResource {
         }
         return stream.map(e -> e.keepAlive()
                 ? sse.newEventBuilder().comment(" " + KEEP_ALIVE_COMMENT).build()
-                : sse.newEventBuilder().name(STATUS_EVENT).data(e.json()).build());
+                : sse.newEventBuilder().name(STATUS_EVENT).id(e.id()).data(e.json()).build());
     }
 
     /**
@@ -88,11 +110,36 @@ public class GenerationEventsResource {
         @Inject
         CurrentIdentityAssociation identities;
 
+        @Inject
+        EventLinks links;
+
         @ServerRequestFilter
         public Uni<Response> follow(ContainerRequestContext request, SimpleResourceInfo resource) {
             if (resource.getResourceClass() != GenerationEventsResource.class || !"events".equals(resource.getMethodName())) {
                 return Uni.createFrom().nullItem();
             }
+            var query = request.getUriInfo().getQueryParameters();
+            Uni<Multi<GenerationEvents.Event>> follow = query.containsKey("sig") || query.containsKey("expires")
+                    ? followByLink(request, query.getFirst("expires"), query.getFirst("sig"))
+                    : followByToken(request);
+            return follow.map(stream -> {
+                request.setProperty(STREAM_PROPERTY, stream);
+                return (Response) null;
+            }).onFailure(StreamLimitException.class)
+                    .recoverWithItem(e -> refused((StreamLimitException) e, request.getUriInfo().getPath()));
+        }
+
+        /** A signed link grants its one generation; a link to another id, tampered or expired is a 401. */
+        private Uni<Multi<GenerationEvents.Event>> followByLink(ContainerRequestContext request, String expires, String sig) {
+            UUID id = GenerationResource.parseId(request.getUriInfo().getPathParameters().getFirst("id"));
+            if (!links.verify(id, expires, sig)) {
+                throw ApiException.unauthorized("This events link is invalid or has expired; GET /v1/generations/"
+                        + id + " gives a fresh events_url.");
+            }
+            return events.followByLink(id);
+        }
+
+        private Uni<Multi<GenerationEvents.Event>> followByToken(ContainerRequestContext request) {
             return identities.getDeferredIdentity().flatMap(identity -> {
                 if (identity.isAnonymous()) {
                     throw ApiException.unauthorized("A valid bearer token is required (Authorization: Bearer <JWT>).");
@@ -101,10 +148,22 @@ public class GenerationEventsResource {
                 identities.setIdentity(identity);
                 UUID id = GenerationResource.parseId(request.getUriInfo().getPathParameters().getFirst("id"));
                 return events.follow(callers.caller(), id);
-            }).map(stream -> {
-                request.setProperty(STREAM_PROPERTY, stream);
-                return null;
             });
+        }
+
+        /**
+         * 429 (the user's cap) or 503 (this replica's), both problem+json with {@code Retry-After}. Built here
+         * because the api package has no 429 problem type of its own.
+         */
+        static Response refused(StreamLimitException e, String path) {
+            int status = e.cap().status;
+            String type = status == 429 ? TOO_MANY_REQUESTS_TYPE : ProblemType.UNAVAILABLE.uri();
+            String title = status == 429 ? "Too many requests" : ProblemType.UNAVAILABLE.title();
+            return Response.status(status)
+                    .type(Problem.MEDIA_TYPE)
+                    .header("Retry-After", String.valueOf(Math.max(1, e.retryAfter().toSeconds())))
+                    .entity(new Problem(type, title, status, e.getMessage(), path, null))
+                    .build();
         }
     }
 }

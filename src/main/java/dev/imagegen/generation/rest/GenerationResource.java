@@ -30,6 +30,7 @@ import dev.imagegen.api.StrictJson;
 import dev.imagegen.auth.CallerResolver;
 import dev.imagegen.config.ImagegenConfig;
 import dev.imagegen.generation.EnqueueResponse;
+import dev.imagegen.generation.EventLinks;
 import dev.imagegen.generation.GenerationRequest;
 import dev.imagegen.generation.GenerationService;
 import dev.imagegen.generation.GenerationStatus;
@@ -50,6 +51,9 @@ public class GenerationResource {
 
     @Inject
     ImagegenConfig config;
+
+    @Inject
+    EventLinks eventLinks;
 
     @POST
     @Path("v1/generations")
@@ -109,7 +113,7 @@ public class GenerationResource {
         var caller = callers.caller();
         GenerationRequest request = GenerationRequest.parse(StrictJson.object(body));
         return service.enqueue(caller, request, idempotencyKey)
-                .map(e -> Response.accepted(EnqueueResponse.of(e))
+                .map(e -> Response.accepted(EnqueueResponse.of(e, eventLinks))
                         .header("Location", "/v1/generations/" + e.generationId())
                         .build());
     }
