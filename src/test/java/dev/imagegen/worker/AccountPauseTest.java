@@ -29,7 +29,7 @@ import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 
 import dev.imagegen.queue.ClaimPause;
-import dev.imagegen.replicate.simulator.Route;
+import dev.imagegen.simulator.Route;
 import dev.imagegen.testsupport.Db;
 import dev.imagegen.testsupport.FakeReplicate;
 import dev.imagegen.testsupport.InjectFakeReplicate;

@@ -23,8 +23,8 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 
-import dev.imagegen.replicate.simulator.Fault;
-import dev.imagegen.replicate.simulator.Route;
+import dev.imagegen.simulator.Fault;
+import dev.imagegen.simulator.Route;
 import dev.imagegen.testsupport.Db;
 import dev.imagegen.testsupport.FakeReplicate;
 import dev.imagegen.testsupport.InjectFakeReplicate;
