@@ -301,16 +301,18 @@ public class OutputDownloader {
                 .putHeader("User-Agent", "imagegen-queue");
         return client.request(options)
                 .onFailure().transform(e -> translate(e, target.host(), true))
-                .invoke(request -> {
-                    if (deadline != null) {
-                        deadline.attach(request);
-                    }
-                })
-                .chain(request -> request.send()
+                .chain(request -> sendWithin(request, deadline)
                         .onFailure().transform(e -> translate(e, target.host(), false))
                         .chain(response -> onResponse(target, key, redirects, request, response, deadline))
                         .onFailure().invoke(e -> request.reset())
                         .onCancellation().invoke(() -> request.reset()));
+    }
+
+    private static Uni<HttpClientResponse> sendWithin(HttpClientRequest request, Deadline deadline) {
+        if (deadline != null) {
+            deadline.attach(request);
+        }
+        return request.send();
     }
 
     private Uni<StoredImage> onResponse(Target target, String key, int redirects, HttpClientRequest request,
