@@ -259,6 +259,14 @@ public interface ImagegenConfig {
         @WithName("read-timeout")
         @WithDefault("30s")
         Duration readTimeout();
+
+        /**
+         * The longest one output download may take in all, however steadily bytes arrive
+         * ({@code IMAGEGEN_DOWNLOAD_DEADLINE}): a host that drips data never trips the read timeout, and
+         * must not hold a worker slot forever. Past it the download fails as a transient error.
+         */
+        @WithDefault("5m")
+        Duration deadline();
     }
 
     interface Storage {

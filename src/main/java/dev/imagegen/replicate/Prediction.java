@@ -15,7 +15,7 @@ import io.vertx.core.json.JsonObject;
  * timestamps carry 3 to 9 fractional digits, output may be an array, a single string or null.
  */
 public record Prediction(String id, String status, List<String> output, String error, Instant createdAt,
-        boolean dataRemoved, JsonObject input, String model) {
+        boolean dataRemoved, JsonObject input, String model, String webhook) {
 
     public static Prediction parse(JsonObject json) {
         String id = json.getString("id");
@@ -30,7 +30,8 @@ public record Prediction(String id, String status, List<String> output, String e
                 instant(json.getValue("created_at")),
                 Boolean.TRUE.equals(json.getValue("data_removed")),
                 json.getValue("input") instanceof JsonObject in ? in : null,
-                json.getValue("model") instanceof String m ? m : null);
+                json.getValue("model") instanceof String m ? m : null,
+                json.getValue("webhook") instanceof String w ? w : null);
     }
 
     private static List<String> outputs(Object output) {
@@ -60,6 +61,11 @@ public record Prediction(String id, String status, List<String> output, String e
                 return null;
             }
         }
+    }
+
+    /** Which job attempt created it, from the echoed webhook URL (see {@link CreateMarker}). */
+    public java.util.Optional<CreateMarker> marker() {
+        return CreateMarker.of(webhook);
     }
 
     public boolean succeeded() {

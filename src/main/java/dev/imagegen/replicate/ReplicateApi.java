@@ -44,8 +44,12 @@ interface ReplicateApi {
     @Path("/predictions/{id}/cancel")
     Uni<Response> cancel(@PathParam("id") String id, @HeaderParam("Authorization") String authorization);
 
-    /** Newest first, 100 a page; used to find a prediction whose create answer was lost. */
+    /**
+     * Newest first, 100 a page; used to find a prediction whose create answer was lost. {@code cursor} is
+     * taken from the previous page's {@code next} (null for the first page).
+     */
     @GET
     @Path("/predictions")
-    Uni<Response> list(@HeaderParam("Authorization") String authorization, @QueryParam("created_after") String createdAfter);
+    Uni<Response> list(@HeaderParam("Authorization") String authorization, @QueryParam("created_after") String createdAfter,
+            @QueryParam("cursor") String cursor);
 }

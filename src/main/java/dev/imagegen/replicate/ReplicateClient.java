@@ -2,15 +2,21 @@ package dev.imagegen.replicate;
 
 import java.net.ConnectException;
 import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -53,6 +59,9 @@ public class ReplicateClient {
     static final int MAX_THROTTLE_WAITS = 5;
     static final Duration DEFAULT_THROTTLE = Duration.ofSeconds(5);
     static final Duration MAX_THROTTLE = Duration.ofMinutes(2);
+
+    /** Pages of 100 predictions read at most while looking for a lost create. */
+    static final int MAX_LIST_PAGES = 10;
 
     @Inject
     ImagegenConfig config;
@@ -138,47 +147,75 @@ public class ReplicateClient {
     }
 
     /**
-     * Looks for a prediction created after {@code since} for this model and input: the way back to a
-     * prediction whose create answer was lost (a timeout or reset after the request was sent). Replicate
-     * has no idempotency key, so the match is on model and prompt (and seed when set); the newest 100
-     * predictions are searched.
+     * The alive predictions created after {@code since} whose {@link CreateMarker} satisfies {@code wanted},
+     * newest first: the way back to a prediction whose create answer was lost (a timeout or reset after
+     * the request was sent). Replicate has no idempotency key, so the match is on the marker the create
+     * carried in its webhook URL, never on the prompt: a prediction without a marker is never a candidate.
+     * Pages through {@code next} until a page reaches back before {@code since}, there is no next page,
+     * or {@link #MAX_LIST_PAGES} pages were read; each call has the request timeout.
      */
-    public Uni<Optional<Prediction>> findCreatedSince(Instant since, String modelBase, Map<String, Object> input) {
+    public Uni<List<Prediction>> findCreatedSince(Instant since, Predicate<CreateMarker> wanted) {
         String after = DateTimeFormatter.ISO_INSTANT.format(since);
-        return call("list", () -> api.list(authorization, after), Duration.ZERO).map(r -> {
+        return listPages(after, since, wanted, null, 0, new ArrayList<>());
+    }
+
+    private Uni<List<Prediction>> listPages(String after, Instant since, Predicate<CreateMarker> wanted, String cursor,
+            int pagesRead, List<Prediction> found) {
+        return call("list", () -> api.list(authorization, after, cursor), Duration.ZERO).flatMap(r -> {
             JsonObject page = json(r, "list predictions");
-            JsonArray results = page.getJsonArray("results", new JsonArray());
-            for (Object o : results) {
-                if (!(o instanceof JsonObject p)) {
-                    continue;
-                }
-                Prediction candidate;
-                try {
-                    candidate = Prediction.parse(p);
-                } catch (IllegalArgumentException e) {
-                    continue;
-                }
-                JsonObject in = candidate.input();
-                if (in == null || !String.valueOf(input.get("prompt")).equals(in.getString("prompt"))) {
-                    continue;
-                }
-                if (input.get("seed") != null && !String.valueOf(input.get("seed")).equals(String.valueOf(in.getValue("seed")))) {
-                    continue;
-                }
-                if (candidate.model() != null && !candidate.model().equals(modelBase)) {
+            boolean reachedBack = false;
+            Object results = page.getValue("results");
+            for (Object o : results instanceof JsonArray a ? a : new JsonArray()) {
+                Prediction candidate = o instanceof JsonObject json ? parseLeniently(json) : null;
+                if (candidate == null) {
                     continue;
                 }
                 if (candidate.createdAt() != null && candidate.createdAt().isBefore(since)) {
+                    reachedBack = true; // newest first: the rest of the list is older still
                     continue;
                 }
-                if (candidate.dead() || candidate.outputsExpired()) {
-                    // A lost create is alive or done; a dead one is an earlier attempt's, given up on purpose.
-                    continue;
+                // A lost create is alive or done; a dead one is an earlier attempt's, given up on purpose.
+                if (!candidate.dead() && !candidate.outputsExpired() && candidate.marker().filter(wanted).isPresent()) {
+                    found.add(candidate);
                 }
-                return Optional.of(candidate);
             }
-            return Optional.<Prediction>empty();
+            String next = cursor(page.getValue("next"));
+            if (reachedBack || next == null) {
+                return Uni.createFrom().item(found);
+            }
+            if (pagesRead + 1 >= MAX_LIST_PAGES) {
+                LOG.warnf("Stopped looking for a lost create after %d pages of predictions (window since %s not covered)",
+                        MAX_LIST_PAGES, after);
+                return Uni.createFrom().item(found);
+            }
+            return listPages(after, since, wanted, next, pagesRead + 1, found);
         });
+    }
+
+    private static Prediction parseLeniently(JsonObject json) {
+        try {
+            return Prediction.parse(json);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** The {@code cursor} of a page's {@code next} URL; only the cursor is followed, never the URL's host. */
+    static String cursor(Object next) {
+        if (!(next instanceof String url) || url.isBlank()) {
+            return null;
+        }
+        try {
+            String query = new URI(url.strip()).getRawQuery();
+            for (String pair : query == null ? new String[0] : query.split("&")) {
+                if (pair.startsWith("cursor=") && pair.length() > 7) {
+                    return URLDecoder.decode(pair.substring(7), StandardCharsets.UTF_8);
+                }
+            }
+        } catch (URISyntaxException | IllegalArgumentException e) {
+            return null;
+        }
+        return null;
     }
 
     /** When the 429 gate opens again (epoch millis); in the past when open. */

@@ -2,10 +2,11 @@ package dev.imagegen.worker;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Predicate;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -22,6 +23,7 @@ import dev.imagegen.generation.Generation;
 import dev.imagegen.generation.GenerationRepository;
 import dev.imagegen.metrics.Metrics;
 import dev.imagegen.queue.Job;
+import dev.imagegen.replicate.CreateMarker;
 import dev.imagegen.replicate.ModelCatalog;
 import dev.imagegen.replicate.Prediction;
 import dev.imagegen.replicate.ReplicateClient;
@@ -30,9 +32,10 @@ import dev.imagegen.worker.JobException.Kind;
 
 /**
  * Runs one attempt of a generate-image job: get a prediction (resume the saved one, find one whose
- * create answer was lost, or create one and save its id before any waiting), wait for it (webhook or
- * polling, bounded by the prediction timeout), stream its outputs into storage, and complete the job
- * with its images in one statement. Failures surface as {@link JobException}s for {@link JobExecutor}.
+ * create answer was lost by its {@link CreateMarker}, or create one and save its id before any waiting),
+ * wait for it (webhook or polling, bounded by the prediction timeout), stream its first
+ * {@code num_outputs} outputs into storage (each recorded as soon as it is stored, so a retry fetches
+ * only the missing ones), and complete the job. Failures surface as {@link JobException}s for {@link JobExecutor}.
  */
 @ApplicationScoped
 public class GenerateImageHandler {
@@ -73,13 +76,19 @@ public class GenerateImageHandler {
             if (g.status().terminal()) {
                 throw new LeaseLostException("generation already " + g.status().db());
             }
-            Map<String, Object> input = ModelCatalog.input(g.modelId(), g.prompt(), g.parameters());
-            ModelCatalog.Route route = ModelCatalog.route(g.modelId());
-            return obtainPrediction(job, owner, g, route, input)
-                    .flatMap(p -> awaitOutcome(p))
-                    .flatMap(p -> store(job, owner, g, p))
-                    .flatMap(done -> done ? Uni.createFrom().voidItem()
-                            : Uni.createFrom().failure(new LeaseLostException("lease lost before completion")));
+            return steps.storedOutputs(g.id()).flatMap(stored -> {
+                int wanted = wantedOutputs(g);
+                if (stored.stream().filter(i -> i < wanted).count() >= wanted) {
+                    // An earlier attempt stored every output but could not complete: nothing to fetch or pay for.
+                    return complete(job, owner, g, g.predictionId(), wanted);
+                }
+                Map<String, Object> input = ModelCatalog.input(g.modelId(), g.prompt(), g.parameters());
+                ModelCatalog.Route route = ModelCatalog.route(g.modelId());
+                return obtainPrediction(job, owner, g, route, input)
+                        .flatMap(p -> awaitOutcome(p))
+                        .flatMap(p -> store(job, owner, g, p, stored));
+            }).flatMap(done -> done ? Uni.createFrom().voidItem()
+                    : Uni.createFrom().failure(new LeaseLostException("lease lost before completion")));
         });
     }
 
@@ -107,9 +116,10 @@ public class GenerateImageHandler {
                 return Uni.createFrom().item(p);
             });
         }
-        if (job.attemptNumber() > 1 && g.startedAt() != null) {
-            // A previous attempt may have sent a create whose answer never came back: find it before paying again.
-            return findLost(g.startedAt().toInstant(), g, route, input).flatMap(found -> found.isPresent()
+        if (job.attemptNumber() > 1 && g.startedAt() != null && markersSent()) {
+            // A previous attempt of this job may have sent a create whose answer never came back: find it
+            // (by this job's marker only) before paying again.
+            return findLost(g.startedAt().toInstant(), job, g, m -> m.jobId().equals(job.id())).flatMap(found -> found.isPresent()
                     ? save(job, owner, found.get())
                     : create(job, owner, g, route, input));
         }
@@ -118,19 +128,36 @@ public class GenerateImageHandler {
 
     private Uni<Prediction> create(Job job, String owner, Generation g, ModelCatalog.Route route, Map<String, Object> input) {
         Instant sent = Instant.now();
-        return replicate.create(route, input, webhookUrl())
-                .onFailure(e -> e instanceof JobException je && je.kind() == Kind.TRANSIENT)
-                .recoverWithUni(e -> findLost(sent.minusSeconds(5), g, route, input)
+        CreateMarker marker = new CreateMarker(job.id(), job.attemptNumber());
+        return replicate.create(route, input, webhookUrl(marker))
+                .onFailure(e -> e instanceof JobException je && je.kind() == Kind.TRANSIENT && markersSent())
+                .recoverWithUni(e -> findLost(sent, job, g, marker::equals)
                         .onFailure().recoverWithItem(Optional.empty())
                         .flatMap(found -> found.isPresent() ? Uni.createFrom().item(found.get())
                                 : Uni.createFrom().failure(e)))
                 .flatMap(p -> save(job, owner, p));
     }
 
-    private Uni<Optional<Prediction>> findLost(Instant since, Generation g, ModelCatalog.Route route, Map<String, Object> input) {
-        return replicate.findCreatedSince(since.minusSeconds(60), route.owner() + "/" + route.name(), input)
-                .invoke(found -> found.ifPresent(p -> LOG.infof("generation=%s found prediction %s whose create answer was lost",
-                        g.id(), p.id())));
+    /**
+     * The newest prediction created since {@code since} (less a minute of clock skew) whose marker is
+     * {@code wanted} and that no other generation has recorded (the unique prediction index would refuse
+     * it anyway; it is never adopted).
+     */
+    private Uni<Optional<Prediction>> findLost(Instant since, Job job, Generation g, Predicate<CreateMarker> wanted) {
+        return replicate.findCreatedSince(since.minusSeconds(60), wanted)
+                .flatMap(candidates -> firstFree(candidates, 0, g))
+                .invoke(found -> found.ifPresent(p -> LOG.infof("job=%s generation=%s found prediction %s whose create answer was lost",
+                        job.id(), g.id(), p.id())));
+    }
+
+    private Uni<Optional<Prediction>> firstFree(List<Prediction> candidates, int index, Generation g) {
+        if (index >= candidates.size()) {
+            return Uni.createFrom().item(Optional.empty());
+        }
+        Prediction candidate = candidates.get(index);
+        return steps.recordedElsewhere(candidate.id(), g.id()).flatMap(taken -> taken
+                ? firstFree(candidates, index + 1, g)
+                : Uni.createFrom().item(Optional.of(candidate)));
     }
 
     private Uni<Prediction> save(Job job, String owner, Prediction p) {
@@ -144,12 +171,26 @@ public class GenerateImageHandler {
         });
     }
 
-    private Optional<String> webhookUrl() {
-        if (config.replicate().webhookSecret().isEmpty()) {
+    /**
+     * Whether creates carry a {@link CreateMarker}, i.e. whether a lost create answer can be recovered.
+     * Only in webhook mode: the marker rides in the webhook URL, the one field of the request that the list
+     * endpoint echoes. In polling mode (no secret) no webhook URL is sent at all: this service would answer
+     * Replicate's calls with 404 (each terminal one retried for about a minute), and the default public base
+     * URL ({@code http://localhost:8080}) is not an https URL Replicate can reach, which may even be refused
+     * at create. So in polling mode a lost create answer is not recovered: the next attempt creates a new
+     * prediction (at most one extra per lost answer), rather than adopting one by its prompt, which could
+     * be another generation's (even another user's).
+     */
+    private boolean markersSent() {
+        return config.replicate().webhookSecret().isPresent();
+    }
+
+    private Optional<String> webhookUrl(CreateMarker marker) {
+        if (!markersSent()) {
             return Optional.empty();
         }
         String base = config.publicBaseUrl();
-        return Optional.of((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + "/v1/webhooks/replicate");
+        return Optional.of(marker.addTo((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + "/v1/webhooks/replicate"));
     }
 
     /** Waits until the prediction is terminal, then checks that it can deliver. */
@@ -215,26 +256,49 @@ public class GenerateImageHandler {
 
     // --- outputs ------------------------------------------------------------------------------------
 
-    private Uni<Boolean> store(Job job, String owner, Generation g, Prediction p) {
-        List<String> outputs = p.output();
+    /**
+     * Stores the first {@code num_outputs} outputs (extra ones are ignored, never fetched) that are not
+     * stored yet, one at a time; each image row is recorded as soon as its file is committed, so a retried
+     * attempt fetches only what is missing. Then completes the job.
+     */
+    private Uni<Boolean> store(Job job, String owner, Generation g, Prediction p, Set<Integer> stored) {
+        int wanted = wantedOutputs(g);
+        List<String> outputs = p.output().size() > wanted ? p.output().subList(0, wanted) : p.output();
+        if (p.output().size() > wanted) {
+            LOG.debugf("job=%s generation=%s prediction %s returned %d outputs; only the first %d are kept",
+                    job.id(), g.id(), p.id(), p.output().size(), wanted);
+        }
         return steps.markDownloading(job.id(), owner).flatMap(marked -> {
             if (!marked) {
                 return Uni.createFrom().failure(new LeaseLostException("lease lost before download"));
             }
-            List<Integer> indexes = new ArrayList<>();
-            for (int i = 0; i < outputs.size(); i++) {
-                indexes.add(i);
-            }
-            return Multi.createFrom().iterable(indexes)
-                    .onItem().transformToUniAndConcatenate(i -> downloader.download(outputs.get(i), key(g, i)))
+            return Multi.createFrom().range(0, outputs.size())
+                    .select().where(i -> !stored.contains(i))
+                    .onItem().transformToUniAndConcatenate(i -> storeOutput(job, owner, g, i, outputs.get(i)))
                     .collect().asList()
-                    .flatMap(images -> {
-                        images.forEach(i -> metrics.downloaded(i.sizeBytes()));
-                        JsonObject result = new JsonObject().put("prediction_id", p.id())
-                                .put("images", new JsonArray(images.stream().map(StoredImage::key).toList()));
-                        return steps.complete(job.id(), owner, result, images);
-                    });
+                    .flatMap(x -> complete(job, owner, g, p.id(), outputs.size()));
         });
+    }
+
+    private Uni<Void> storeOutput(Job job, String owner, Generation g, int index, String url) {
+        return downloader.download(url, key(g, index), config.download().deadline())
+                .invoke(image -> metrics.downloaded(image.sizeBytes()))
+                .flatMap(image -> steps.recordImage(job.id(), owner, index, image))
+                .flatMap(recorded -> recorded ? Uni.createFrom().voidItem()
+                        : Uni.createFrom().failure(new LeaseLostException("lease lost while storing outputs")));
+    }
+
+    private Uni<Boolean> complete(Job job, String owner, Generation g, String predictionId, int outputs) {
+        JsonArray keys = new JsonArray();
+        for (int i = 0; i < outputs; i++) {
+            keys.add(key(g, i));
+        }
+        return steps.complete(job.id(), owner, new JsonObject().put("prediction_id", predictionId).put("images", keys));
+    }
+
+    /** The outputs the user asked for: a prediction may return more, and those are never fetched. */
+    private static int wantedOutputs(Generation g) {
+        return Math.max(1, g.parameters().numOutputs());
     }
 
     /** Storage keys are made of ids only: no user text ever reaches a key. */

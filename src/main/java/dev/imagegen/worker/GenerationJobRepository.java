@@ -1,6 +1,7 @@
 package dev.imagegen.worker;
 
-import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -39,10 +40,39 @@ public class GenerationJobRepository {
             """;
 
     /**
-     * Success in one statement: the job and the generation complete and the images are recorded, or (the
-     * lease is gone) nothing happens at all.
+     * Records one stored output as soon as its file is committed, so that a later attempt downloads only
+     * the outputs still missing. Guarded by the lease (the job row is share-locked, so a concurrent cancel
+     * or rescue is seen); a second write of the same output replaces the first.
      */
-    static final String COMPLETE_WITH_IMAGES = """
+    static final String RECORD_IMAGE = """
+            INSERT INTO images (generation_id, output_index, storage_key, content_type, size_bytes, width, height, sha256)
+            SELECT j.generation_id, $3::int, $4::text, $5::text, $6::bigint, $7::int, $8::int, $9::text
+              FROM job_queue j JOIN image_generations g ON g.id = j.generation_id
+             WHERE j.id = $1 AND j.status = 'processing' AND j.lease_owner = $2
+               AND g.status NOT IN ('completed', 'failed', 'canceled')
+               FOR SHARE OF j
+            ON CONFLICT (generation_id, output_index) DO UPDATE
+               SET storage_key = excluded.storage_key, content_type = excluded.content_type,
+                   size_bytes = excluded.size_bytes, width = excluded.width, height = excluded.height,
+                   sha256 = excluded.sha256, created_at = now()
+            RETURNING id
+            """;
+
+    /** The output indexes of a generation already stored by an earlier attempt. */
+    static final String STORED_OUTPUTS = """
+            SELECT output_index FROM images WHERE generation_id = $1 ORDER BY output_index
+            """;
+
+    /** Whether a prediction id is already the prediction of another generation (it may never be adopted). */
+    static final String RECORDED_ELSEWHERE = """
+            SELECT EXISTS (SELECT 1 FROM image_generations WHERE replicate_prediction_id = $1 AND id <> $2) AS taken
+            """;
+
+    /**
+     * Success in one statement: the job and the generation complete (their images are already recorded),
+     * or (the lease is gone) nothing happens at all.
+     */
+    static final String COMPLETE = """
             WITH j AS (
                 UPDATE job_queue
                    SET status = 'completed', result = $3, error_message = NULL, completed_at = now(),
@@ -55,18 +85,8 @@ public class GenerationJobRepository {
                   FROM j
                  WHERE g.id = j.generation_id AND g.status NOT IN ('completed', 'failed', 'canceled')
                 RETURNING g.id
-            ), i AS (
-                INSERT INTO images (generation_id, output_index, storage_key, content_type, size_bytes, width, height, sha256)
-                SELECT g.id, u.idx, u.key, u.ct, u.size, u.w, u.h, u.sha
-                  FROM g, unnest($4::int[], $5::text[], $6::text[], $7::bigint[], $8::int[], $9::int[], $10::text[])
-                       AS u(idx, key, ct, size, w, h, sha)
-                ON CONFLICT (generation_id, output_index) DO UPDATE
-                   SET storage_key = excluded.storage_key, content_type = excluded.content_type,
-                       size_bytes = excluded.size_bytes, width = excluded.width, height = excluded.height,
-                       sha256 = excluded.sha256, created_at = now()
-                RETURNING id
             )
-            SELECT (SELECT count(*) FROM j) AS jobs, (SELECT count(*) FROM g) AS generations, (SELECT count(*) FROM i) AS images
+            SELECT (SELECT count(*) FROM j) AS jobs, (SELECT count(*) FROM g) AS generations
             """;
 
     @Inject
@@ -81,29 +101,32 @@ public class GenerationJobRepository {
         return pool.preparedQuery(MARK_DOWNLOADING).execute(Tuple.of(jobId, owner)).map(rows -> rows.rowCount() > 0);
     }
 
-    /** Completes the job with its images; false when the lease was lost (nothing written). */
-    public Uni<Boolean> complete(UUID jobId, String owner, JsonObject result, List<StoredImage> images) {
-        int n = images.size();
-        Integer[] idx = new Integer[n];
-        String[] keys = new String[n];
-        String[] types = new String[n];
-        Long[] sizes = new Long[n];
-        Integer[] widths = new Integer[n];
-        Integer[] heights = new Integer[n];
-        String[] shas = new String[n];
-        for (int i = 0; i < n; i++) {
-            StoredImage s = images.get(i);
-            idx[i] = i;
-            keys[i] = s.key();
-            types[i] = s.contentType();
-            sizes[i] = s.sizeBytes();
-            widths[i] = s.width();
-            heights[i] = s.height();
-            shas[i] = s.sha256();
-        }
-        Tuple t = Tuple.tuple().addValue(jobId).addValue(owner).addValue(result).addValue(idx).addValue(keys)
-                .addValue(types).addValue(sizes).addValue(widths).addValue(heights).addValue(shas);
-        return pool.preparedQuery(COMPLETE_WITH_IMAGES).execute(t).map(rows -> {
+    /** Records one stored output; false when the lease was lost (nothing written). */
+    public Uni<Boolean> recordImage(UUID jobId, String owner, int outputIndex, StoredImage image) {
+        Tuple t = Tuple.tuple().addValue(jobId).addValue(owner).addValue(outputIndex).addValue(image.key())
+                .addValue(image.contentType()).addValue(image.sizeBytes()).addValue(image.width()).addValue(image.height())
+                .addValue(image.sha256());
+        return pool.preparedQuery(RECORD_IMAGE).execute(t).map(rows -> rows.rowCount() > 0);
+    }
+
+    /** Output indexes of the generation already stored (by this or an earlier attempt). */
+    public Uni<Set<Integer>> storedOutputs(UUID generationId) {
+        return pool.preparedQuery(STORED_OUTPUTS).execute(Tuple.of(generationId)).map(rows -> {
+            Set<Integer> stored = new TreeSet<>();
+            rows.forEach(r -> stored.add(r.getInteger("output_index")));
+            return stored;
+        });
+    }
+
+    /** Whether another generation already records this prediction id. */
+    public Uni<Boolean> recordedElsewhere(String predictionId, UUID generationId) {
+        return pool.preparedQuery(RECORDED_ELSEWHERE).execute(Tuple.of(predictionId, generationId))
+                .map(rows -> rows.iterator().next().getBoolean("taken"));
+    }
+
+    /** Completes the job and its generation; false when the lease was lost (nothing written). */
+    public Uni<Boolean> complete(UUID jobId, String owner, JsonObject result) {
+        return pool.preparedQuery(COMPLETE).execute(Tuple.of(jobId, owner, result)).map(rows -> {
             Row r = rows.iterator().next();
             return r.getLong("jobs") > 0;
         });

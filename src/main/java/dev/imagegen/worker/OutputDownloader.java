@@ -62,6 +62,7 @@ import java.util.regex.Pattern;
  *   <li>No connection within the connect timeout, no bytes for {@code readTimeout} (headers or
  *       body), a reset or early close, or fewer bytes than {@code Content-Length}: TRANSIENT. An
  *       empty body: PERMANENT.</li>
+ *   <li>A download still running at its overall deadline (when one is given): TRANSIENT.</li>
  *   <li>A failure of the store itself is TRANSIENT.</li>
  * </ul>
  * On every failure the store's {@code put} removes its temporary data, so nothing is stored under
@@ -138,6 +139,16 @@ public class OutputDownloader {
      * Fails with a {@link JobException} whose kind says what the queue should do.
      */
     public Uni<StoredImage> download(String url, String key) {
+        return download(url, key, null);
+    }
+
+    /**
+     * {@link #download(String, String)} within an overall {@code deadline} (null: none) counted from the
+     * first connection attempt, redirects included: the idle timeout alone would let a host that drips a
+     * byte now and then hold a worker slot forever. Past it the request is reset, the store drops its
+     * temporary data, and the download fails TRANSIENT saying it ran past the deadline.
+     */
+    public Uni<StoredImage> download(String url, String key, Duration deadline) {
         return Uni.createFrom().deferred(() -> {
             if (url == null || url.isBlank()) {
                 return Uni.createFrom().failure(JobException.permanent("the prediction returned an empty output URL"));
@@ -147,7 +158,13 @@ public class OutputDownloader {
                 return fromDataUri(trimmed, key);
             }
             Target target = checkUrl(trimmed);
-            return fetch(target, key, 0);
+            if (deadline == null) {
+                return fetch(target, key, 0, null);
+            }
+            Deadline watch = new Deadline(requirePositive(deadline, "deadline"), target.host());
+            return fetch(target, key, 0, watch)
+                    .onFailure().transform(e -> watch.fired() ? watch.failure(e) : e)
+                    .onTermination().invoke(watch::stop);
         });
     }
 
@@ -269,7 +286,7 @@ public class OutputDownloader {
 
     // ---------------------------------------------------------------- HTTP
 
-    private Uni<StoredImage> fetch(Target target, String key, int redirects) {
+    private Uni<StoredImage> fetch(Target target, String key, int redirects, Deadline deadline) {
         RequestOptions options = new RequestOptions()
                 .setMethod(HttpMethod.GET)
                 .setHost(target.host())
@@ -284,15 +301,22 @@ public class OutputDownloader {
                 .putHeader("User-Agent", "imagegen-queue");
         return client.request(options)
                 .onFailure().transform(e -> translate(e, target.host(), true))
-                .chain(request -> request.send()
+                .chain(request -> sendWithin(request, deadline)
                         .onFailure().transform(e -> translate(e, target.host(), false))
-                        .chain(response -> onResponse(target, key, redirects, request, response))
+                        .chain(response -> onResponse(target, key, redirects, request, response, deadline))
                         .onFailure().invoke(e -> request.reset())
                         .onCancellation().invoke(() -> request.reset()));
     }
 
+    private static Uni<HttpClientResponse> sendWithin(HttpClientRequest request, Deadline deadline) {
+        if (deadline != null) {
+            deadline.attach(request);
+        }
+        return request.send();
+    }
+
     private Uni<StoredImage> onResponse(Target target, String key, int redirects, HttpClientRequest request,
-            HttpClientResponse response) {
+            HttpClientResponse response, Deadline deadline) {
         // Resetting the request (below, or on any later failure) reports the reset to the response as
         // well; without a handler Vert.x would log it as an unhandled error. The body stream, when
         // subscribed, installs its own handler.
@@ -327,7 +351,7 @@ public class OutputDownloader {
             } catch (URISyntaxException | IllegalArgumentException e) {
                 throw JobException.permanent("the output host redirected to an invalid URL");
             }
-            return fetch(checkUri(next), key, redirects + 1);
+            return fetch(checkUri(next), key, redirects + 1, deadline);
         }
         throw statusFailure(status, response.getHeader("Retry-After"));
     }
@@ -394,6 +418,53 @@ public class OutputDownloader {
             } else {
                 arm(timeoutNanos - idle);
             }
+        }
+    }
+
+    /**
+     * The overall deadline of one download: one timer from the start; when it fires, the request in
+     * flight (or the next one, after a redirect) is reset, which fails the body stream like the idle
+     * timeout does.
+     */
+    private final class Deadline {
+        private final Duration limit;
+        private final String host;
+        private final long timerId;
+        private volatile HttpClientRequest current;
+        private volatile boolean fired;
+
+        Deadline(Duration limit, String host) {
+            this.limit = limit;
+            this.host = host;
+            this.timerId = vertx.setTimer(Math.max(1, limit.toMillis()), id -> fire());
+        }
+
+        void attach(HttpClientRequest request) {
+            current = request;
+            if (fired) {
+                request.reset(0, new TimeoutException("download deadline passed"));
+            }
+        }
+
+        private void fire() {
+            fired = true;
+            HttpClientRequest request = current;
+            if (request != null) {
+                request.reset(0, new TimeoutException("download deadline passed"));
+            }
+        }
+
+        boolean fired() {
+            return fired;
+        }
+
+        void stop() {
+            vertx.cancelTimer(timerId);
+        }
+
+        JobException failure(Throwable cause) {
+            return JobException.transientFailure("the output download from '" + printable(host)
+                    + "' took longer than its " + GenerateImageHandler.human(limit) + " deadline", cause);
         }
     }
 

@@ -14,8 +14,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.imagegen.simulator.Fault;
 import dev.imagegen.simulator.FileBody;
@@ -55,6 +57,9 @@ public final class FakeReplicate implements AutoCloseable {
 
     /** Path of the built-in webhook receiver. */
     public static final String WEBHOOK_SINK_PATH = "/_test/webhooks";
+
+    /** Path of the slow-drip file server ({@link #dripDownloads}). */
+    public static final String DRIP_PATH = "/_test/drip";
 
     /** Default prediction duration of a fake: short, but long enough to observe {@code processing}. */
     public static final Duration DEFAULT_DELAY = Duration.ofMillis(150);
@@ -140,6 +145,20 @@ public final class FakeReplicate implements AutoCloseable {
     private volatile int webhookCopies = 1;
     private volatile String requiredToken;
     private volatile boolean outOfCredit;
+    private final AtomicInteger lostCreateAnswers = new AtomicInteger();
+    private volatile int extraOutputs;
+    private final Map<Integer, ConcurrentLinkedDeque<Fault>> outputFaults = new ConcurrentHashMap<>();
+    private volatile Drip drip;
+    private volatile ListHold listHold;
+    private final AtomicInteger dripRequests = new AtomicInteger();
+
+    /** {@link #holdListsUntilPredictions}: how many predictions must exist, and the longest hold. */
+    private record ListHold(int predictions, Duration max) {
+    }
+
+    /** How {@link #dripDownloads} serves files: {@code chunks} pieces, one every {@code every}. */
+    private record Drip(int chunks, Duration every) {
+    }
 
     private FakeReplicate(Duration delay) {
         for (Route r : Route.values()) {
@@ -150,8 +169,10 @@ public final class FakeReplicate implements AutoCloseable {
         try {
             this.simulator = new ReplicateSimulator(vertx, null, delay).interceptor(script);
             Router router = Router.router(vertx);
+            router.get("/v1/predictions").handler(this::holdList); // before the simulator's own list route
             simulator.mount(router, "");
             router.post(WEBHOOK_SINK_PATH + "*").handler(BodyHandler.create(false)).handler(this::sink);
+            router.get(DRIP_PATH + "/:id/:index").handler(this::drip);
             router.route().last().handler(ctx -> ctx.response().setStatusCode(404)
                     .putHeader("Content-Type", "application/problem+json")
                     .end(new JsonObject().put("detail", ReplicateSimulator.NOT_FOUND_DETAIL).put("status", 404).encode()));
@@ -239,6 +260,12 @@ public final class FakeReplicate implements AutoCloseable {
         outputsHost = null;
         webhookCopies = 1;
         outOfCredit = false;
+        lostCreateAnswers.set(0);
+        extraOutputs = 0;
+        outputFaults.clear();
+        drip = null;
+        listHold = null;
+        dripRequests.set(0);
         simulator.reset();
         configureDefaults();
         return this;
@@ -365,6 +392,24 @@ public final class FakeReplicate implements AutoCloseable {
         return this;
     }
 
+    /**
+     * The next {@code times} creates are carried out (the prediction exists, runs and is listed) but their
+     * answer never arrives: the connection is closed just before the response would be written.
+     */
+    public FakeReplicate loseNextCreateAnswers(int times) {
+        lostCreateAnswers.addAndGet(times);
+        return this;
+    }
+
+    /**
+     * List requests are held until at least {@code predictions} predictions exist (or {@code max} has
+     * passed), then served: a lookup that must see a prediction created after it was sent.
+     */
+    public FakeReplicate holdListsUntilPredictions(int predictions, Duration max) {
+        this.listHold = new ListHold(predictions, max);
+        return this;
+    }
+
     // ---------------------------------------------------------------- prediction outcomes
 
     /** Predictions whose prompt contains {@code substring} ("" for all) end {@code failed} with {@code error}. */
@@ -421,6 +466,45 @@ public final class FakeReplicate implements AutoCloseable {
     public FakeReplicate oversizeDownloads(long totalBytes) {
         this.oversizeBytes = totalBytes;
         return this;
+    }
+
+    /**
+     * Succeeded predictions list {@code extra} more output URLs than {@code num_outputs} asked for (files
+     * {@code out-N.png} past the last real one, which the fake does not serve: fetching one is a 404).
+     */
+    public FakeReplicate extraOutputs(int extra) {
+        this.extraOutputs = extra;
+        return this;
+    }
+
+    /** The next {@code times} downloads of output {@code index} (of any prediction) get {@code status}. */
+    public FakeReplicate failDownloadsOfOutput(int index, int status, int times) {
+        ConcurrentLinkedDeque<Fault> faults = outputFaults.computeIfAbsent(index, i -> new ConcurrentLinkedDeque<>());
+        for (int i = 0; i < times; i++) {
+            faults.add(Fault.respond(status, Map.of("Content-Type", "text/plain"), "simulated download failure"));
+        }
+        return this;
+    }
+
+    /**
+     * Output URLs point at a slow-drip server ({@link #DRIP_PATH}) that declares the whole file, then
+     * sends it in {@code chunks} pieces, one every {@code every}: never idle for long, but slow in all.
+     * Null {@code every} turns it off.
+     */
+    public FakeReplicate dripDownloads(int chunks, Duration every) {
+        this.drip = every == null ? null : new Drip(Math.max(1, chunks), every);
+        return this;
+    }
+
+    /** Requests the slow-drip server received. */
+    public int dripRequests() {
+        return dripRequests.get();
+    }
+
+    /** GET requests for output file {@code index} of a prediction (answered or faulted). */
+    public long fileDownloads(String predictionId, int index) {
+        String suffix = "/files/" + predictionId + "/out-" + index + ".png";
+        return requests(Route.FILE).stream().filter(r -> "GET".equals(r.method()) && r.path().endsWith(suffix)).count();
     }
 
     /** Removes a prediction's output (data_removed, output null, files 404), as retention would. */
@@ -555,6 +639,63 @@ public final class FakeReplicate implements AutoCloseable {
         ctx.response().setStatusCode(status).end();
     }
 
+    private void holdList(RoutingContext ctx) {
+        ListHold hold = listHold;
+        if (hold == null || simulator.predictionIds().size() >= hold.predictions()) {
+            ctx.next();
+            return;
+        }
+        long until = System.nanoTime() + hold.max().toNanos();
+        vertx.setPeriodic(20, id -> {
+            if (simulator.predictionIds().size() >= hold.predictions() || System.nanoTime() > until
+                    || ctx.response().closed()) {
+                vertx.cancelTimer(id);
+                ctx.next();
+            }
+        });
+    }
+
+    private void drip(RoutingContext ctx) {
+        Drip plan = drip;
+        dripRequests.incrementAndGet();
+        int index;
+        try {
+            index = Integer.parseInt(ctx.pathParam("index"));
+        } catch (NumberFormatException e) {
+            ctx.response().setStatusCode(404).end();
+            return;
+        }
+        if (plan == null) {
+            ctx.response().setStatusCode(404).end();
+            return;
+        }
+        simulator.outputBytes(ctx.pathParam("id"), index).onComplete(ar -> {
+            if (ar.failed()) {
+                ctx.response().setStatusCode(404).end();
+                return;
+            }
+            byte[] bytes = ar.result();
+            var response = ctx.response().setStatusCode(200).putHeader("Content-Type", "image/png")
+                    .putHeader("Content-Length", Integer.toString(bytes.length));
+            int step = Math.max(1, (bytes.length + plan.chunks() - 1) / plan.chunks());
+            int[] sent = { 0 };
+            long timer = vertx.setPeriodic(Math.max(1, plan.every().toMillis()), id -> {
+                if (response.closed() || response.ended()) {
+                    vertx.cancelTimer(id);
+                    return;
+                }
+                int end = Math.min(bytes.length, sent[0] + step);
+                response.write(io.vertx.core.buffer.Buffer.buffer(java.util.Arrays.copyOfRange(bytes, sent[0], end)));
+                sent[0] = end;
+                if (end >= bytes.length) {
+                    vertx.cancelTimer(id);
+                    response.end();
+                }
+            });
+            response.closeHandler(v -> vertx.cancelTimer(timer));
+        });
+    }
+
     private static <T> void bounded(ConcurrentLinkedDeque<T> deque, T item) {
         deque.add(item);
         while (deque.size() > MAX_RECORDED) {
@@ -576,6 +717,16 @@ public final class FakeReplicate implements AutoCloseable {
                     : null;
             bounded(requests, new RecordedRequest(route, ctx.request().method().name(), ctx.request().path(), ctx.request().query(),
                     Collections.unmodifiableMap(headers), body, Instant.now()));
+            if (route == Route.CREATE && lostCreateAnswers.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                // The create is carried out; its answer is dropped on the way out.
+                ctx.addHeadersEndHandler(v -> ctx.request().connection().close());
+            }
+            if (route == Route.FILE) {
+                Fault outputFault = outputFault(ctx.request().path());
+                if (outputFault != null) {
+                    return outputFault;
+                }
+            }
             Fault next = queued.get(route).poll();
             if (next != null) {
                 return next;
@@ -599,8 +750,39 @@ public final class FakeReplicate implements AutoCloseable {
             return defaultPlan;
         }
 
+        private Fault outputFault(String path) {
+            int dash = path.lastIndexOf("/out-");
+            int dot = path.lastIndexOf('.');
+            if (dash < 0 || dot <= dash + 5) {
+                return null;
+            }
+            try {
+                ConcurrentLinkedDeque<Fault> faults = outputFaults.get(Integer.parseInt(path.substring(dash + 5, dot)));
+                return faults == null ? null : faults.poll();
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        }
+
         @Override
         public Future<List<String>> output(String predictionId, List<String> urls) {
+            return plainOutput(predictionId, urls).map(list -> {
+                List<String> all = new ArrayList<>(list);
+                for (int i = 0; i < extraOutputs; i++) {
+                    all.add(filesBaseUrl() + "/" + predictionId + "/out-" + (urls.size() + i) + ".png");
+                }
+                return all;
+            });
+        }
+
+        private Future<List<String>> plainOutput(String predictionId, List<String> urls) {
+            if (drip != null) {
+                List<String> dripped = new ArrayList<>();
+                for (int i = 0; i < urls.size(); i++) {
+                    dripped.add(baseUrl + DRIP_PATH + "/" + predictionId + "/" + i);
+                }
+                return Future.succeededFuture(dripped);
+            }
             String host = outputsHost;
             if (outputsAsDataUri) {
                 List<Future<String>> uris = new ArrayList<>();
