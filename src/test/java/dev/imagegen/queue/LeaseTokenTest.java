@@ -26,6 +26,7 @@ import dev.imagegen.testsupport.Db;
 import dev.imagegen.testsupport.JobFactory;
 import dev.imagegen.testsupport.WorkerDisabledProfile;
 import dev.imagegen.worker.GenerationJobRepository;
+import dev.imagegen.worker.StoredImage;
 
 /**
  * Leases per claim: every claim gets a lease of its own, and every guarded statement (the queue's and
@@ -88,7 +89,9 @@ class LeaseTokenTest {
         assertFalse(jobs.release(old.id(), old.leaseOwner(), Duration.ZERO).await().atMost(T).applied());
         assertFalse(jobs.fail(old.id(), old.leaseOwner(), "late").await().atMost(T).applied());
         assertFalse(jobs.complete(pool, old.id(), old.leaseOwner(), new JsonObject()).await().atMost(T).applied());
-        assertFalse(steps.complete(old.id(), old.leaseOwner(), new JsonObject(), List.of()).await().atMost(T));
+        assertFalse(steps.recordImage(old.id(), old.leaseOwner(), 0,
+                new StoredImage("generations/late/0", "image/png", 1, 1, 1, "00")).await().atMost(T));
+        assertFalse(steps.complete(old.id(), old.leaseOwner(), new JsonObject()).await().atMost(T));
 
         Row job = jobRow(fresh.id());
         assertEquals("processing", job.getString("status"), "the new run still holds the job");
@@ -102,7 +105,7 @@ class LeaseTokenTest {
         assertEquals(List.of(fresh.id()), jobs.heartbeat(Map.of(fresh.id(), fresh.leaseOwner()), LEASE).await().atMost(T));
         assertTrue(steps.recordPrediction(fresh.id(), fresh.leaseOwner(), "p-new").await().atMost(T));
         assertTrue(steps.markDownloading(fresh.id(), fresh.leaseOwner()).await().atMost(T));
-        assertTrue(steps.complete(fresh.id(), fresh.leaseOwner(), new JsonObject(), List.of()).await().atMost(T));
+        assertTrue(steps.complete(fresh.id(), fresh.leaseOwner(), new JsonObject()).await().atMost(T));
         assertEquals("completed", jobRow(fresh.id()).getString("status"));
     }
 
