@@ -38,14 +38,17 @@ public class JobRepository {
     static final String NOTIFY_JOBS = "SELECT pg_notify('" + JOBS_CHANNEL + "', $1)";
 
     /**
-     * Claims up to $1 due jobs for lease owner $2 for $3 seconds: highest priority first, then oldest,
-     * skipping rows other claimers hold. Their generations become {@code processing} in the same statement.
+     * Claims up to $1 due jobs for lease owner $2 for $3 seconds: highest priority first; among equal
+     * priority, lowest {@code fair_rank} first (a user's first unfinished job before another user's
+     * thousandth), then oldest; skipping rows other claimers hold. One scan of the partial index
+     * {@code job_queue_claim_idx (priority DESC, fair_rank, run_at, id)}. Their generations become
+     * {@code processing} in the same statement.
      */
     static final String CLAIM = """
             WITH next AS (
                 SELECT id FROM job_queue
                  WHERE status = 'pending' AND run_at <= now()
-                 ORDER BY priority DESC, run_at, id
+                 ORDER BY priority DESC, fair_rank, run_at, id
                  LIMIT $1
                  FOR UPDATE SKIP LOCKED
             ), claimed AS (
