@@ -41,8 +41,8 @@ public class JobRepository {
      * Claims up to $1 due jobs for lease owner $2 for $3 seconds: highest priority first; among equal
      * priority, lowest {@code fair_rank} first (a user's first unfinished job before another user's
      * thousandth), then oldest; skipping rows other claimers hold. One scan of the partial index
-     * {@code job_queue_claim_idx (priority DESC, fair_rank, run_at, id)}. Their generations become
-     * {@code processing} in the same statement.
+     * {@code job_queue_claim_idx (priority DESC, fair_rank, run_at, id)}, and answered in that order (an
+     * UPDATE's RETURNING has none of its own). Their generations become {@code processing} in the same statement.
      */
     static final String CLAIM = """
             WITH next AS (
@@ -66,6 +66,7 @@ public class JobRepository {
                 RETURNING g.id
             )
             SELECT claimed.*, (SELECT count(*) FROM g) AS generations_moved FROM claimed
+             ORDER BY claimed.priority DESC, claimed.fair_rank, claimed.run_at, claimed.id
             """;
 
     /** Extends the leases of the given running jobs of owner $1; answers the ids still held. */
