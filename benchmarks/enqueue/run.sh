@@ -56,7 +56,8 @@ psql -qX -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $BENCH_DB WI
 
 IMAGES_DIR=$(mktemp -d /tmp/imagegen-bench-images.XXXXXX)
 # Prod profile (the packaged default), every required setting given; the worker is off so that only the
-# API and its insert are measured; Replicate points at a closed port and is never called.
+# API and its insert are measured; Replicate points at a closed port and is never called. The per-user limits
+# are off (one benchmark user sends thousands per second); its enqueues still queue on that user's quota row.
 QUARKUS_HTTP_PORT=$PORT \
 QUARKUS_DATASOURCE_JDBC_URL="jdbc:postgresql://$PGHOST:$PGPORT/$BENCH_DB" \
 QUARKUS_DATASOURCE_REACTIVE_URL="postgresql://$PGHOST:$PGPORT/$BENCH_DB" \
@@ -65,6 +66,8 @@ IMAGEGEN_AUTH_JWT_SECRET=$SECRET \
 REPLICATE_API_TOKEN=bench \
 IMAGEGEN_REPLICATE_BASE_URL=http://127.0.0.1:9 \
 IMAGEGEN_WORKER_ENABLED=false \
+IMAGEGEN_LIMITS_ENQUEUE_PER_MINUTE=0 \
+IMAGEGEN_LIMITS_MAX_ACTIVE_PER_USER=0 \
 IMAGEGEN_STORAGE_DIR=$IMAGES_DIR \
     java ${JAVA_OPTS:-} -jar target/quarkus-app/quarkus-run.jar >"$LOG" 2>&1 &
 APP_PID=$!

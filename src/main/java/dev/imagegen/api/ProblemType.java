@@ -17,6 +17,7 @@ public enum ProblemType {
     PAYLOAD_TOO_LARGE(413, "payload-too-large", "Request body too large"),
     UNSUPPORTED_MEDIA_TYPE(415, "unsupported-media-type", "Unsupported media type"),
     RANGE_NOT_SATISFIABLE(416, "range-not-satisfiable", "Range not satisfiable"),
+    TOO_MANY_REQUESTS(429, "too-many-requests", "Too many requests"),
     UNAVAILABLE(503, "service-unavailable", "Service unavailable"),
     INTERNAL(500, "internal-error", "Internal server error");
 

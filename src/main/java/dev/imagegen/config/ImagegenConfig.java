@@ -40,20 +40,9 @@ public interface ImagegenConfig {
 
     Limits limits();
 
+    Models models();
+
     Cors cors();
-
-    /** Per-user and per-replica limits ({@code IMAGEGEN_LIMITS_*}). */
-    interface Limits {
-        /** A user's open event streams on one replica (operators are exempt); one more answers 429. */
-        @WithName("max-streams-per-user")
-        @WithDefault("10")
-        int maxStreamsPerUser();
-
-        /** All open event streams on one replica; one more answers 503 with Retry-After (try another replica). */
-        @WithName("max-streams-per-replica")
-        @WithDefault("2000")
-        int maxStreamsPerReplica();
-    }
 
     /** Browser access from other origins. */
     interface Cors {
@@ -73,6 +62,48 @@ public interface ImagegenConfig {
         @WithName("queue-refresh-interval")
         @WithDefault("5s")
         Duration queueRefreshInterval();
+    }
+
+    /** Per-user limits; operators ({@code role: service_role}) are exempt from the per-user ones. */
+    interface Limits {
+        /**
+         * Generations a user may have unfinished ({@code queued}, {@code processing}, {@code downloading}) at
+         * once; one more enqueue answers 429. Checked by the database in the enqueue statement, so it holds
+         * across replicas. 0 disables the cap.
+         */
+        @WithName("max-active-per-user")
+        @WithDefault("50")
+        int maxActivePerUser();
+
+        /**
+         * Enqueues per user per minute: a token bucket refilled at this rate, with a burst of the same size.
+         * Counted per replica (in memory); 0 disables the limit.
+         */
+        @WithName("enqueue-per-minute")
+        @WithDefault("120")
+        int enqueuePerMinute();
+
+        /** Event streams a user may have open at once; one more answers 429. */
+        @WithName("max-streams-per-user")
+        @WithDefault("10")
+        int maxStreamsPerUser();
+
+        /**
+         * Event streams one replica serves at once (all users together); one more answers 503 with
+         * {@code Retry-After}, so that the client or load balancer tries another replica.
+         */
+        @WithName("max-streams-per-replica")
+        @WithDefault("2000")
+        int maxStreamsPerReplica();
+    }
+
+    interface Models {
+        /**
+         * Models users may run, as {@code owner/name} ({@code owner/name:version} is allowed when its
+         * {@code owner/name} is); {@code *} allows any. Anything else is a 400 naming the allowed ones.
+         */
+        @WithDefault("black-forest-labs/flux-schnell,black-forest-labs/flux-dev,stability-ai/sdxl")
+        List<String> allowed();
     }
 
     interface Alerts {

@@ -4,6 +4,7 @@ import java.math.BigDecimal;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -28,35 +29,50 @@ public class GenerationRepository {
             created_at, updated_at, started_at, completed_at""";
 
     /**
-     * The generation and its job in one statement: atomic (never one without the other) and one
-     * round trip. It writes job_queue too, which is why it lives here and not in JobRepository.
+     * The quota check, the generation and its job, as the CTEs both enqueue statements start with.
+     * <ul>
+     * <li>{@code quota} locks owner $1's row of {@code user_quota} (created at 0 on first use) and yields it only
+     * while the owner has fewer than $7 unfinished generations ($7 NULL: no cap, for operators). Concurrent
+     * enqueues of one owner, from any replica, queue on that row lock, and ON CONFLICT re-checks the latest
+     * committed count: the cap holds across replicas. At the cap it yields nothing, so nothing is inserted
+     * and the statement answers no row. The count itself is kept by triggers on image_generations (V3).</li>
+     * <li>{@code g} and {@code j}: the generation and its job, atomic (never one without the other) and one
+     * round trip; the job's {@code fair_rank} is the owner's unfinished count before this one, so the claim
+     * serves a user's first job before another user's thousandth. It writes job_queue too, which is why it
+     * lives here and not in JobRepository.</li>
+     * </ul>
      */
-    static final String INSERT_WITH_JOB = """
-            WITH g AS (
+    private static final String ENQUEUE_CTES = """
+            WITH quota AS (
+                INSERT INTO user_quota AS q (user_id, active) VALUES ($1, 0)
+                ON CONFLICT (user_id) DO UPDATE SET active = q.active
+                 WHERE $7::integer IS NULL OR q.active < $7::integer
+                RETURNING q.active
+            ), g AS (
                 INSERT INTO image_generations (user_id, prompt, model_id, parameters, status)
-                VALUES ($1, $2, $3, $4, 'queued')
+                SELECT $1, $2, $3, $4, 'queued' FROM quota
                 RETURNING id
             ), j AS (
-                INSERT INTO job_queue (job_type, payload, priority, max_attempts, generation_id)
-                SELECT 'generate_image', jsonb_build_object('generation_id', g.id), $5, $6, g.id FROM g
+                INSERT INTO job_queue (job_type, payload, priority, max_attempts, generation_id, fair_rank)
+                SELECT 'generate_image', jsonb_build_object('generation_id', g.id), $5, $6, g.id, quota.active
+                  FROM g, quota
                 RETURNING id, generation_id
-            )
+            )""";
+
+    /** Enqueues (see {@link #ENQUEUE_CTES}); no row when the owner is at the cap. */
+    static final String INSERT_WITH_JOB = ENQUEUE_CTES + """
+
             SELECT generation_id, id AS job_id FROM j
             """;
 
-    /** As {@link #INSERT_WITH_JOB}, and records the Idempotency-Key; a taken key aborts the whole statement. */
-    static final String INSERT_WITH_JOB_AND_KEY = """
-            WITH g AS (
-                INSERT INTO image_generations (user_id, prompt, model_id, parameters, status)
-                VALUES ($1, $2, $3, $4, 'queued')
-                RETURNING id
-            ), j AS (
-                INSERT INTO job_queue (job_type, payload, priority, max_attempts, generation_id)
-                SELECT 'generate_image', jsonb_build_object('generation_id', g.id), $5, $6, g.id FROM g
-                RETURNING id, generation_id
-            ), k AS (
+    /**
+     * As {@link #INSERT_WITH_JOB}, and records the Idempotency-Key $8 with request hash $9; a taken key aborts
+     * the whole statement.
+     */
+    static final String INSERT_WITH_JOB_AND_KEY = ENQUEUE_CTES + """
+            , k AS (
                 INSERT INTO idempotency_keys (user_id, key, request_hash, generation_id, job_id)
-                SELECT $1, $7, $8, j.generation_id, j.id FROM j
+                SELECT $1, $8, $9, j.generation_id, j.id FROM j
             )
             SELECT generation_id, id AS job_id FROM j
             """;
@@ -87,19 +103,34 @@ public class GenerationRepository {
     @Inject
     Pool pool;
 
-    public Uni<Enqueued> insertWithJob(String userId, GenerationRequest request, int maxAttempts) {
-        return pool.preparedQuery(INSERT_WITH_JOB)
-                .execute(Tuple.from(List.of(userId, request.prompt(), request.modelId(), toJson(request.parameters()),
-                        request.priority() == null ? 0 : request.priority(), maxAttempts)))
+    /**
+     * Enqueues for {@code userId} unless they already have {@code maxActive} unfinished generations
+     * ({@code null}: no cap). Empty when refused: then nothing was written.
+     */
+    public Uni<Optional<Enqueued>> insertWithJob(String userId, GenerationRequest request, int maxAttempts,
+            Integer maxActive) {
+        return insertWithJob(pool, userId, request, maxAttempts, maxActive);
+    }
+
+    /** As {@link #insertWithJob(String, GenerationRequest, int, Integer)}, on the given client (another replica's pool). */
+    public Uni<Optional<Enqueued>> insertWithJob(SqlClient client, String userId, GenerationRequest request,
+            int maxAttempts, Integer maxActive) {
+        return client.preparedQuery(INSERT_WITH_JOB)
+                .execute(enqueueArguments(userId, request, maxAttempts, maxActive))
                 .map(GenerationRepository::enqueued);
     }
 
-    public Uni<Enqueued> insertWithJobAndKey(String userId, GenerationRequest request, int maxAttempts,
-            String key, String requestHash) {
-        return pool.preparedQuery(INSERT_WITH_JOB_AND_KEY)
-                .execute(Tuple.from(List.of(userId, request.prompt(), request.modelId(), toJson(request.parameters()),
-                        request.priority() == null ? 0 : request.priority(), maxAttempts, key, requestHash)))
-                .map(GenerationRepository::enqueued);
+    /** As {@link #insertWithJob}, recording the Idempotency-Key; empty when refused by the cap. */
+    public Uni<Optional<Enqueued>> insertWithJobAndKey(String userId, GenerationRequest request, int maxAttempts,
+            Integer maxActive, String key, String requestHash) {
+        Tuple args = enqueueArguments(userId, request, maxAttempts, maxActive).addValue(key).addValue(requestHash);
+        return pool.preparedQuery(INSERT_WITH_JOB_AND_KEY).execute(args).map(GenerationRepository::enqueued);
+    }
+
+    private static Tuple enqueueArguments(String userId, GenerationRequest request, int maxAttempts, Integer maxActive) {
+        return Tuple.from(java.util.Arrays.asList(userId, request.prompt(), request.modelId(),
+                toJson(request.parameters()), request.priority() == null ? 0 : request.priority(), maxAttempts,
+                maxActive));
     }
 
     public Uni<Generation> findById(UUID id) {
@@ -130,9 +161,12 @@ public class GenerationRepository {
                 .map(GenerationRepository::mapAll);
     }
 
-    private static Enqueued enqueued(RowSet<Row> rows) {
+    private static Optional<Enqueued> enqueued(RowSet<Row> rows) {
+        if (!rows.iterator().hasNext()) {
+            return Optional.empty();
+        }
         Row row = rows.iterator().next();
-        return new Enqueued(row.getUUID("generation_id"), row.getUUID("job_id"), true);
+        return Optional.of(new Enqueued(row.getUUID("generation_id"), row.getUUID("job_id"), true));
     }
 
     static List<Generation> mapAll(RowSet<Row> rows) {

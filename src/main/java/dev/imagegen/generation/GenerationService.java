@@ -8,6 +8,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -37,6 +38,12 @@ public class GenerationService {
 
     /** The owner recorded for an operator token without a subject; no user token may claim it (CallerResolver). */
     static final String OPERATOR_OWNER = Caller.OPERATOR_OWNER;
+
+    /**
+     * Retry-After of a 429 at the active cap. Generations take seconds to finish, and the client cannot know
+     * which one will finish first: a short, fixed wait.
+     */
+    static final long ACTIVE_CAP_RETRY_AFTER_SECONDS = 10;
 
     @Inject
     GenerationRepository generations;
@@ -71,22 +78,39 @@ public class GenerationService {
     @Inject
     Metrics metrics;
 
+    @Inject
+    ModelAllowlist models;
+
+    @Inject
+    EnqueueRateLimiter rateLimiter;
+
     /**
-     * Writes the generation and its job in one statement. With an Idempotency-Key, the same user and
-     * key within its TTL answer the first result again ({@code created = false}); another body is a 409.
+     * Enqueues within the caller's limits, cheapest check first: the model allowlist (400), then the rate limit
+     * (429, this replica's memory), then the active cap, checked by the database in the same statement that
+     * writes the generation and its job (429, nothing written). Operators are exempt from the two per-user
+     * limits. With an Idempotency-Key, the same user and key within its TTL answer the first result again
+     * ({@code created = false}), even when a limit would refuse a new enqueue; another body is a 409.
      */
     public Uni<Enqueued> enqueue(Caller caller, GenerationRequest request, String idempotencyKey) {
         if (request.priority() != null && !caller.operator()) {
             throw ApiException.forbidden("Only operators (service_role) may set priority.");
         }
+        models.check(request.modelId());
         String owner = owner(caller);
+        String hash = idempotencyKey == null ? null : hash(request);
+        Optional<Long> wait = caller.operator() ? Optional.empty() : rateLimiter.tryAcquire(owner);
+        if (wait.isPresent()) {
+            return replayOr(owner, idempotencyKey, hash, tooManyEnqueues(wait.get()));
+        }
         int maxAttempts = config.jobs().maxAttempts();
+        Integer maxActive = activeCap(caller);
         Uni<Enqueued> insert;
         if (idempotencyKey == null) {
-            insert = generations.insertWithJob(owner, request, maxAttempts);
+            insert = generations.insertWithJob(owner, request, maxAttempts, maxActive)
+                    .flatMap(e -> e.map(Uni.createFrom()::item)
+                            .orElseGet(() -> Uni.createFrom().failure(tooManyActive(maxActive))));
         } else {
-            String hash = hash(request);
-            insert = withKey(owner, request, maxAttempts, idempotencyKey, hash, true);
+            insert = withKey(owner, request, maxAttempts, maxActive, idempotencyKey, hash, true);
         }
         return insert.invoke(e -> {
             if (e.created()) {
@@ -96,9 +120,12 @@ public class GenerationService {
         });
     }
 
-    private Uni<Enqueued> withKey(String owner, GenerationRequest request, int maxAttempts, String key, String hash,
-            boolean mayRetry) {
-        return generations.insertWithJobAndKey(owner, request, maxAttempts, key, hash)
+    private Uni<Enqueued> withKey(String owner, GenerationRequest request, int maxAttempts, Integer maxActive,
+            String key, String hash, boolean mayRetry) {
+        return generations.insertWithJobAndKey(owner, request, maxAttempts, maxActive, key, hash)
+                .flatMap(e -> e.map(Uni.createFrom()::item)
+                        // At the cap: a replay of an earlier request still answers its first response.
+                        .orElseGet(() -> replayOr(owner, key, hash, tooManyActive(maxActive))))
                 .onFailure(GenerationService::keyTaken).recoverWithUni(() -> keys
                         .find(owner, key, config.api().idempotencyTtl())
                         .flatMap(stored -> {
@@ -108,15 +135,53 @@ public class GenerationService {
                                             "The Idempotency-Key is in use by a concurrent request; retry."));
                                 }
                                 return keys.deleteExpired(owner, key, config.api().idempotencyTtl())
-                                        .flatMap(n -> withKey(owner, request, maxAttempts, key, hash, false));
+                                        .flatMap(n -> withKey(owner, request, maxAttempts, maxActive, key, hash, false));
                             }
-                            if (!stored.requestHash().equals(hash)) {
-                                return Uni.createFrom().failure(new ApiException(ProblemType.IDEMPOTENCY_CONFLICT,
-                                        "This Idempotency-Key was already used with a different request body.",
-                                        null, Map.of()));
-                            }
-                            return Uni.createFrom().item(new Enqueued(stored.generationId(), stored.jobId(), false));
+                            return replay(stored, hash);
                         }));
+    }
+
+    /**
+     * A refused enqueue: the first answer again when {@code key} was used before by this user within its TTL
+     * (a 409 if with another body), else {@code refusal}.
+     */
+    private Uni<Enqueued> replayOr(String owner, String key, String hash, ApiException refusal) {
+        if (key == null) {
+            return Uni.createFrom().failure(refusal);
+        }
+        return keys.find(owner, key, config.api().idempotencyTtl())
+                .flatMap(stored -> stored == null || !stored.fresh()
+                        ? Uni.createFrom().failure(refusal)
+                        : replay(stored, hash));
+    }
+
+    private static Uni<Enqueued> replay(IdempotencyKeyRepository.StoredKey stored, String hash) {
+        if (!stored.requestHash().equals(hash)) {
+            return Uni.createFrom().failure(new ApiException(ProblemType.IDEMPOTENCY_CONFLICT,
+                    "This Idempotency-Key was already used with a different request body.", null, Map.of()));
+        }
+        return Uni.createFrom().item(new Enqueued(stored.generationId(), stored.jobId(), false));
+    }
+
+    /** The caller's cap on unfinished generations; null (none) for operators or when the cap is off. */
+    private Integer activeCap(Caller caller) {
+        int cap = config.limits().maxActivePerUser();
+        return caller.operator() || cap <= 0 ? null : cap;
+    }
+
+    private static ApiException tooManyActive(Integer maxActive) {
+        return tooManyRequests("You already have " + maxActive + " unfinished generations, the most allowed at once;"
+                + " enqueue again when one of them has finished.", ACTIVE_CAP_RETRY_AFTER_SECONDS);
+    }
+
+    private ApiException tooManyEnqueues(long retryAfterSeconds) {
+        return tooManyRequests("Too many enqueues: the limit is " + config.limits().enqueuePerMinute()
+                + " per minute; retry in " + retryAfterSeconds + " s.", retryAfterSeconds);
+    }
+
+    private static ApiException tooManyRequests(String detail, long retryAfterSeconds) {
+        return new ApiException(ProblemType.TOO_MANY_REQUESTS, detail, null,
+                Map.of("Retry-After", Long.toString(retryAfterSeconds)));
     }
 
     private static boolean keyTaken(Throwable t) {

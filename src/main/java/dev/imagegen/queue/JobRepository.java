@@ -41,17 +41,20 @@ public class JobRepository {
     static final String NOTIFY_JOBS = "SELECT pg_notify('" + JOBS_CHANNEL + "', $1)";
 
     /**
-     * Claims up to $1 due jobs for replica $2 for $3 seconds: highest priority first, then oldest,
-     * skipping rows other claimers hold. Their generations become {@code processing} in the same statement.
-     * Each claimed row gets a lease of its own, {@code replica:random}: every guarded statement below
-     * names that lease, so a run whose job was rescued and claimed again (even by the same replica)
+     * Claims up to $1 due jobs for replica $2 for $3 seconds: highest priority first; among equal
+     * priority, lowest {@code fair_rank} first (a user's first unfinished job before another user's
+     * thousandth), then oldest; skipping rows other claimers hold. One scan of the partial index
+     * {@code job_queue_claim_idx (priority DESC, fair_rank, run_at, id)}, and answered in that order (an
+     * UPDATE's RETURNING has none of its own). Their generations become {@code processing} in the same
+     * statement. Each claimed row gets a lease of its own, {@code replica:random}: every guarded statement
+     * below names that lease, so a run whose job was rescued and claimed again (even by the same replica)
      * can never touch the new run's job.
      */
     static final String CLAIM = """
             WITH next AS (
                 SELECT id FROM job_queue
                  WHERE status = 'pending' AND run_at <= now()
-                 ORDER BY priority DESC, run_at, id
+                 ORDER BY priority DESC, fair_rank, run_at, id
                  LIMIT $1
                  FOR UPDATE SKIP LOCKED
             ), claimed AS (
@@ -70,6 +73,7 @@ public class JobRepository {
                 RETURNING g.id
             )
             SELECT claimed.*, (SELECT count(*) FROM g) AS generations_moved FROM claimed
+             ORDER BY claimed.priority DESC, claimed.fair_rank, claimed.run_at, claimed.id
             """;
 
     /**

@@ -55,7 +55,7 @@ import dev.imagegen.queue.JobRepository;
  * {@code bench.jobs} (N, 50000), {@code bench.claimers} (K list, "1,4,16"), {@code bench.batches} (B list,
  * "1,32,256"), {@code bench.runs} (3), {@code bench.finished} (finished rows for the second table state, list,
  * "0,1000000"), {@code bench.modes} ("each,batch"), {@code bench.max-seconds} (cap per run, 120),
- * {@code bench.out} (TSV of every run).
+ * {@code bench.out} (TSV of every run), {@code bench.users} (U, 100: the backlog's users, which set its fair ranks).
  *
  * <p>
  * Completion modes:
@@ -103,8 +103,17 @@ class QueueDrainBenchmark {
     static final String CLAIM_SELECT = """
             SELECT id FROM job_queue
              WHERE status = 'pending' AND run_at <= now()
-             ORDER BY priority DESC, run_at, id
+             ORDER BY priority DESC, fair_rank, run_at, id
              LIMIT 32""";
+
+    /**
+     * N = $1 due pending jobs, as U = $2 users enqueueing in turn would leave them: job i is its user's
+     * ((i - 1) / U)-th unfinished job, which is its fair rank.
+     */
+    static final String SEED_BACKLOG = """
+            INSERT INTO job_queue (job_type, payload, run_at, fair_rank)
+            SELECT 'noop', '{}', now() - interval '1 hour' + make_interval(secs => i / 1000.0), (i - 1) / $2
+              FROM generate_series(1, $1) AS i""";
 
     static final String BENCH_FINISHED_TYPE = "bench_finished";
     static final Duration LEASE = Duration.ofMinutes(10);
@@ -182,10 +191,7 @@ class QueueDrainBenchmark {
     /** Seeds N due pending jobs, drains them with K claimers, checks that every job was completed exactly once. */
     Outcome runOnce(Cell cell, int run, int n, double maxSeconds) throws Exception {
         exec("DELETE FROM job_queue WHERE job_type = 'noop'");
-        exec("""
-                INSERT INTO job_queue (job_type, payload, run_at)
-                SELECT 'noop', '{}', now() - interval '1 hour' + make_interval(secs => i / 1000.0)
-                  FROM generate_series(1, $1) AS i""", n);
+        exec(SEED_BACKLOG, n, intSetting("bench.users", 100));
         exec("VACUUM ANALYZE job_queue");
         exec("CHECKPOINT");
 
@@ -303,8 +309,7 @@ class QueueDrainBenchmark {
     /** Prints the claim selection's plan with N pending jobs and the given finished rows (first run only). */
     void explainClaim(long finished, int n) {
         exec("DELETE FROM job_queue WHERE job_type = 'noop'");
-        exec("INSERT INTO job_queue (job_type, payload, run_at) SELECT 'noop', '{}', now() - interval '1 hour'"
-                + " FROM generate_series(1, $1)", n);
+        exec(SEED_BACKLOG, n, intSetting("bench.users", 100));
         exec("VACUUM ANALYZE job_queue");
         StringBuilder plan = new StringBuilder();
         for (Row r : query("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + CLAIM_SELECT + " FOR UPDATE SKIP LOCKED")) {

@@ -15,6 +15,10 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.headers.Header;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
@@ -61,6 +65,10 @@ public class GenerationResource {
     @Operation(summary = "Enqueue an image generation", description = "Answers 202 at once; follow the generation by polling or its event stream.")
     @RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
             schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = GenerationRequestDoc.class)))
+    @APIResponse(responseCode = "202", description = "Enqueued (or an Idempotency-Key replay of the first answer)")
+    @APIResponse(responseCode = "403", description = "A user sent priority (operators only)")
+    @APIResponse(responseCode = "429", description = "Over the user's unfinished-generations cap or enqueue rate; nothing written",
+            headers = @Header(name = "Retry-After", description = "Seconds to wait", schema = @Schema(type = SchemaType.INTEGER)))
     public Uni<Response> create(byte[] body, @HeaderParam("Idempotency-Key") String idempotencyKey) {
         return enqueue(body, idempotencyKey);
     }
@@ -71,6 +79,10 @@ public class GenerationResource {
     @Operation(summary = "Enqueue an image generation (the seed's route)", description = "Same body and answer as POST /v1/generations.")
     @RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
             schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = GenerationRequestDoc.class)))
+    @APIResponse(responseCode = "202", description = "Enqueued (or an Idempotency-Key replay of the first answer)")
+    @APIResponse(responseCode = "403", description = "A user sent priority (operators only)")
+    @APIResponse(responseCode = "429", description = "Over the user's unfinished-generations cap or enqueue rate; nothing written",
+            headers = @Header(name = "Retry-After", description = "Seconds to wait", schema = @Schema(type = SchemaType.INTEGER)))
     public Uni<Response> startGeneration(byte[] body, @HeaderParam("Idempotency-Key") String idempotencyKey) {
         return enqueue(body, idempotencyKey);
     }
