@@ -63,9 +63,6 @@ public class GenerationEventsResource {
 
     private static final String STREAM_PROPERTY = GenerationEventsResource.class.getName() + ".stream";
 
-    /** Type of the 429 problem of the per-user stream cap (the api package's base, slug too-many-requests). */
-    static final String TOO_MANY_REQUESTS_TYPE = "https://imagegen-queue.dev/problems/too-many-requests";
-
     @GET
     @Path("v1/generations/{id}/events")
     @Produces(MediaType.SERVER_SENT_EVENTS)
@@ -151,18 +148,13 @@ public class GenerationEventsResource {
             });
         }
 
-        /**
-         * 429 (the user's cap) or 503 (this replica's), both problem+json with {@code Retry-After}. Built here
-         * because the api package has no 429 problem type of its own.
-         */
+        /** 429 (the user's cap) or 503 (this replica's), both problem+json with {@code Retry-After}. */
         static Response refused(StreamLimitException e, String path) {
-            int status = e.cap().status;
-            String type = status == 429 ? TOO_MANY_REQUESTS_TYPE : ProblemType.UNAVAILABLE.uri();
-            String title = status == 429 ? "Too many requests" : ProblemType.UNAVAILABLE.title();
-            return Response.status(status)
+            ProblemType type = e.cap().status == 429 ? ProblemType.TOO_MANY_REQUESTS : ProblemType.UNAVAILABLE;
+            return Response.status(type.status())
                     .type(Problem.MEDIA_TYPE)
                     .header("Retry-After", String.valueOf(Math.max(1, e.retryAfter().toSeconds())))
-                    .entity(new Problem(type, title, status, e.getMessage(), path, null))
+                    .entity(new Problem(type.uri(), type.title(), type.status(), e.getMessage(), path, null))
                     .build();
         }
     }
