@@ -34,8 +34,7 @@ import io.vertx.core.json.JsonObject;
 
 import dev.imagegen.config.ImagegenConfig;
 import dev.imagegen.metrics.Metrics;
-import dev.imagegen.worker.JobException;
-import dev.imagegen.worker.JobException.Kind;
+import dev.imagegen.replicate.JobException.Kind;
 
 /**
  * The one door to Replicate. It owns the base URL and timeouts, the bearer token, the shared 429 gate,

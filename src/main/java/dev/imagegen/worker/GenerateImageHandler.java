@@ -24,11 +24,12 @@ import dev.imagegen.generation.GenerationRepository;
 import dev.imagegen.metrics.Metrics;
 import dev.imagegen.queue.Job;
 import dev.imagegen.replicate.CreateMarker;
+import dev.imagegen.replicate.JobException;
+import dev.imagegen.replicate.JobException.Kind;
 import dev.imagegen.replicate.ModelCatalog;
 import dev.imagegen.replicate.Prediction;
 import dev.imagegen.replicate.ReplicateClient;
 import dev.imagegen.webhook.PredictionSignals;
-import dev.imagegen.worker.JobException.Kind;
 
 /**
  * Runs one attempt of a generate-image job: get a prediction (resume the saved one, find one whose

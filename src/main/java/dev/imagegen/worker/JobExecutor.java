@@ -15,7 +15,8 @@ import dev.imagegen.metrics.Metrics;
 import dev.imagegen.queue.ClaimPause;
 import dev.imagegen.queue.Job;
 import dev.imagegen.queue.JobRepository;
-import dev.imagegen.worker.JobException.Kind;
+import dev.imagegen.replicate.JobException;
+import dev.imagegen.replicate.JobException.Kind;
 
 /**
  * Runs one claimed job and records its outcome, every outcome named:

@@ -1,6 +1,7 @@
 package dev.imagegen.worker;
 
 import dev.imagegen.image.ImageProbe;
+import dev.imagegen.replicate.JobException;
 import dev.imagegen.storage.ImageStore;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.imagegen.replicate.JobException;
 import dev.imagegen.storage.FilesystemImageStore;
 import dev.imagegen.storage.ImageStore;
 import dev.imagegen.testsupport.FakeReplicate;

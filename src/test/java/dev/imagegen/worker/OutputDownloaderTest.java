@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.imagegen.replicate.JobException;
 import dev.imagegen.storage.FilesystemImageStore;
 import dev.imagegen.storage.ImageStore;
 import io.smallrye.mutiny.Uni;

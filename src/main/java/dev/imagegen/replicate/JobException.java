@@ -1,4 +1,4 @@
-package dev.imagegen.worker;
+package dev.imagegen.replicate;
 
 import java.time.Duration;
 
