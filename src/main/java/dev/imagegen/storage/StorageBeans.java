@@ -12,9 +12,11 @@ import io.vertx.mutiny.core.Vertx;
 import org.jboss.logging.Logger;
 
 import dev.imagegen.config.ImagegenConfig;
-import dev.imagegen.worker.OutputDownloader;
 
-/** Wires the store chosen by {@code imagegen.storage.backend} and the downloader that fills it. */
+/**
+ * Wires the store chosen by {@code imagegen.storage.backend}. The downloader that fills it is wired by
+ * the worker ({@code worker.OutputDownloaderBeans}): storage knows nothing of the worker.
+ */
 public class StorageBeans {
 
     private static final Logger LOG = Logger.getLogger(StorageBeans.class);
@@ -36,13 +38,6 @@ public class StorageBeans {
                 LOG.warnf("closing the image store failed: %s", e.toString());
             }
         }
-    }
-
-    @Produces
-    @Singleton
-    OutputDownloader downloader(Vertx vertx, ImageStore store, ImagegenConfig config) {
-        return new OutputDownloader(vertx, store, config.replicate().allowedOutputHosts(), config.download().maxBytes(),
-                config.download().readTimeout());
     }
 
     /**
