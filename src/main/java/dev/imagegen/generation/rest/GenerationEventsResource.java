@@ -31,6 +31,7 @@ import io.smallrye.mutiny.Uni;
 import dev.imagegen.api.ApiException;
 import dev.imagegen.api.Problem;
 import dev.imagegen.api.ProblemType;
+import dev.imagegen.api.ResourceIds;
 import dev.imagegen.auth.CallerResolver;
 import dev.imagegen.generation.EventLinks;
 import dev.imagegen.generation.GenerationEvents;
@@ -128,7 +129,7 @@ public class GenerationEventsResource {
 
         /** A signed link grants its one generation; a link to another id, tampered or expired is a 401. */
         private Uni<Multi<GenerationEvents.Event>> followByLink(ContainerRequestContext request, String expires, String sig) {
-            UUID id = GenerationResource.parseId(request.getUriInfo().getPathParameters().getFirst("id"));
+            UUID id = ResourceIds.parse(request.getUriInfo().getPathParameters().getFirst("id"));
             if (!links.verify(id, expires, sig)) {
                 throw ApiException.unauthorized("This events link is invalid or has expired; GET /v1/generations/"
                         + id + " gives a fresh events_url.");
@@ -143,7 +144,7 @@ public class GenerationEventsResource {
                 }
                 // CallerResolver reads the token through the current identity: keep it resolved for this IO thread.
                 identities.setIdentity(identity);
-                UUID id = GenerationResource.parseId(request.getUriInfo().getPathParameters().getFirst("id"));
+                UUID id = ResourceIds.parse(request.getUriInfo().getPathParameters().getFirst("id"));
                 return events.follow(callers.caller(), id);
             });
         }

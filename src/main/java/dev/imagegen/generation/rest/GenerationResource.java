@@ -1,7 +1,5 @@
 package dev.imagegen.generation.rest;
 
-import java.util.UUID;
-
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -30,6 +28,7 @@ import dev.imagegen.api.ApiException;
 import dev.imagegen.api.Cursor;
 import dev.imagegen.api.Page;
 import dev.imagegen.api.ProblemType;
+import dev.imagegen.api.ResourceIds;
 import dev.imagegen.api.StrictJson;
 import dev.imagegen.auth.CallerResolver;
 import dev.imagegen.config.ImagegenConfig;
@@ -91,14 +90,14 @@ public class GenerationResource {
     @Path("v1/generations/{id}")
     @Operation(summary = "A generation with its images")
     public Uni<GenerationView> get(@PathParam("id") String id) {
-        return service.get(callers.caller(), parseId(id));
+        return service.get(callers.caller(), ResourceIds.parse(id));
     }
 
     @POST
     @Path("v1/generations/{id}/cancel")
     @Operation(summary = "Cancel a queued or running generation", description = "Also cancels its Replicate prediction. Already finished: 409.")
     public Uni<GenerationView> cancel(@PathParam("id") String id) {
-        return service.cancel(callers.caller(), parseId(id));
+        return service.cancel(callers.caller(), ResourceIds.parse(id));
     }
 
     @GET
@@ -128,18 +127,5 @@ public class GenerationResource {
                 .map(e -> Response.accepted(EnqueueResponse.of(e, eventLinks))
                         .header("Location", "/v1/generations/" + e.generationId())
                         .build());
-    }
-
-    /** A malformed id cannot exist: 404, exactly as for an id that does not exist. */
-    public static UUID parseId(String id) {
-        try {
-            UUID uuid = UUID.fromString(id);
-            if (uuid.toString().equalsIgnoreCase(id)) {
-                return uuid;
-            }
-        } catch (IllegalArgumentException e) {
-            // falls through
-        }
-        throw ApiException.notFound("Resource " + (id.length() > 64 ? id.substring(0, 64) + "…" : id));
     }
 }

@@ -38,9 +38,9 @@ import io.vertx.mutiny.core.http.HttpServerResponse;
 
 import dev.imagegen.api.ApiException;
 import dev.imagegen.api.ProblemType;
+import dev.imagegen.api.ResourceIds;
 import dev.imagegen.auth.Caller;
 import dev.imagegen.auth.CallerResolver;
-import dev.imagegen.generation.rest.GenerationResource;
 import dev.imagegen.image.Image;
 import dev.imagegen.image.ImageLinks;
 import dev.imagegen.image.ImageRepository;
@@ -117,7 +117,7 @@ public class ImageResource {
     }
 
     private Uni<Response> serve(String rawId, String expires, String sig, Conditions conditions, boolean withBody) {
-        UUID id = GenerationResource.parseId(rawId);
+        UUID id = ResourceIds.parse(rawId);
         Uni<OwnedImage> found = expires != null || sig != null ? bySignedLink(id, expires, sig) : byBearer(id);
         return found.flatMap(owned -> store.stat(owned.image().storageKey()).map(stored -> {
             if (stored == null) {
