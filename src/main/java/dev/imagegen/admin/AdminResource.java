@@ -1,4 +1,4 @@
-package dev.imagegen.queue.rest;
+package dev.imagegen.admin;
 
 import java.util.Map;
 
@@ -22,8 +22,8 @@ import io.smallrye.mutiny.Uni;
 import dev.imagegen.api.ApiException;
 import dev.imagegen.api.Cursor;
 import dev.imagegen.api.Page;
+import dev.imagegen.api.ResourceIds;
 import dev.imagegen.auth.CallerResolver;
-import dev.imagegen.generation.rest.GenerationResource;
 import dev.imagegen.queue.Job;
 import dev.imagegen.queue.JobStatus;
 import dev.imagegen.queue.QueueAdmin;
@@ -31,7 +31,11 @@ import dev.imagegen.queue.QueueHealth;
 import dev.imagegen.queue.maintenance.JobRescuer;
 import dev.imagegen.worker.JobProducer;
 
-/** Operator endpoints ({@code role: service_role}). */
+/**
+ * Operator endpoints ({@code role: service_role}). They sit above both the queue and the worker (they
+ * drive the worker's {@link JobProducer}), so they live in their own package: the queue stays free of
+ * HTTP and of the worker.
+ */
 @Path("/")
 @Authenticated
 @Tag(name = "Operators")
@@ -110,6 +114,6 @@ public class AdminResource {
     @Operation(summary = "A failed or canceled job back to pending with its attempts reset")
     public Uni<Job> retry(@PathParam("id") String id) {
         callers.operator();
-        return admin.retry(GenerationResource.parseId(id));
+        return admin.retry(ResourceIds.parse(id));
     }
 }
