@@ -24,9 +24,6 @@ import dev.imagegen.config.ImagegenConfig;
 @ApplicationScoped
 public class JwtVerification {
 
-    /** A secret shorter than this is refused: HS256 wants at least 256 bits of key. */
-    public static final int MIN_SECRET_BYTES = 32;
-
     @Produces
     @Alternative
     @Priority(1)

@@ -19,15 +19,13 @@ import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.runtime.configuration.ConfigurationException;
 
-import dev.imagegen.auth.JwtVerification;
-
 /**
  * Refuses to start with settings that would break the service. It is the first {@link StartupEvent} observer,
  * so it runs before the worker and the notifier start (Flyway's migrate-at-start has already run by then).
  * <ul>
  * <li>In prod: {@code IMAGEGEN_AUTH_JWT_SECRET}, {@code REPLICATE_API_TOKEN} and both datasource URLs must be
  * set, and the Replicate simulator must be off.</li>
- * <li>Everywhere: a JWT secret, when set, has at least {@link JwtVerification#MIN_SECRET_BYTES} bytes; worker
+ * <li>Everywhere: a JWT secret, when set, has at least {@link #MIN_SECRET_BYTES} bytes; worker
  * parallelism, attempts and the storage backend are within range.</li>
  * </ul>
  * All problems are reported together, on one line, as a {@link ConfigurationException}: Quarkus prints its
@@ -39,6 +37,12 @@ public class StartupChecks {
     static final int MAX_PARALLEL_JOBS = 10_000;
     static final int MAX_ATTEMPTS = 100;
     static final Set<String> STORAGE_BACKENDS = Set.of("filesystem", "s3");
+
+    /**
+     * A JWT secret shorter than this is refused: HS256 wants at least 256 bits of key. It lives with the
+     * check (not in {@code auth}) so that config never depends on auth.
+     */
+    static final int MIN_SECRET_BYTES = 32;
 
     static final String JWT_SECRET_KEY = "imagegen.auth.jwt-secret";
     static final String API_TOKEN_KEY = "imagegen.replicate.api-token";
@@ -85,13 +89,13 @@ public class StartupChecks {
         if (secret.isEmpty()) {
             if (s.production()) {
                 problems.add(new Problem(JWT_SECRET_KEY, "IMAGEGEN_AUTH_JWT_SECRET is not set: bearer tokens cannot be"
-                        + " verified without the HS256 secret (at least " + JwtVerification.MIN_SECRET_BYTES + " bytes)"));
+                        + " verified without the HS256 secret (at least " + MIN_SECRET_BYTES + " bytes)"));
             }
         } else {
             int bytes = secret.get().getBytes(StandardCharsets.UTF_8).length;
-            if (bytes < JwtVerification.MIN_SECRET_BYTES) {
+            if (bytes < MIN_SECRET_BYTES) {
                 problems.add(new Problem(JWT_SECRET_KEY, "IMAGEGEN_AUTH_JWT_SECRET is too short: " + bytes
-                        + " bytes, HS256 needs at least " + JwtVerification.MIN_SECRET_BYTES));
+                        + " bytes, HS256 needs at least " + MIN_SECRET_BYTES));
             }
         }
         if (s.production() && missing(s.replicateApiToken())) {
