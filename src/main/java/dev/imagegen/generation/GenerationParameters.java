@@ -4,6 +4,8 @@ import java.math.BigDecimal;
 
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
+import dev.imagegen.replicate.ImageInputs;
+
 /**
  * The generation parameters as accepted, with defaults filled in. Optional model knobs stay null
  * when the client did not send them, so the model's own default applies.
@@ -16,7 +18,7 @@ public record GenerationParameters(
         BigDecimal guidanceScale,
         Long seed,
         int numOutputs,
-        String outputFormat) {
+        String outputFormat) implements ImageInputs {
 
     public static final int DEFAULT_SIZE = 1024;
     public static final int DEFAULT_OUTPUTS = 1;

@@ -8,7 +8,6 @@ import java.util.Map;
 import java.util.Optional;
 
 import dev.imagegen.api.Problem.FieldError;
-import dev.imagegen.generation.GenerationParameters;
 
 /**
  * What each known model takes (see replicate-api.md §5), and how a request maps onto it.
@@ -68,7 +67,7 @@ public final class ModelCatalog {
         return new Route(base.substring(0, slash), base.substring(slash + 1), Optional.ofNullable(version));
     }
 
-    public static List<FieldError> validate(String modelId, GenerationParameters p) {
+    public static List<FieldError> validate(String modelId, ImageInputs p) {
         List<FieldError> errors = new ArrayList<>();
         switch (family(baseName(modelId))) {
             case FLUX_SCHNELL -> {
@@ -101,7 +100,7 @@ public final class ModelCatalog {
     }
 
     /** The prediction's {@code input} object for this model. */
-    public static Map<String, Object> input(String modelId, String prompt, GenerationParameters p) {
+    public static Map<String, Object> input(String modelId, String prompt, ImageInputs p) {
         Map<String, Object> in = new LinkedHashMap<>();
         in.put("prompt", prompt);
         switch (family(baseName(modelId))) {
