@@ -67,7 +67,7 @@ public class Metrics {
 
     /**
      * Registers every meter whose series are known in advance, at zero. The gauges are registered by
-     * their owners: {@link #inFlightGauge} (the worker) and {@link #queueGauges} ({@link QueueStats}).
+     * their owners: {@link #inFlightGauge} (the worker) and {@link #queueGauges} ({@code queue.QueueStats}).
      * A Replicate call's {@code status} is only known when it answers, so its timer starts with the
      * {@code error} series of each route (zero until a call gets no answer).
      */
@@ -219,7 +219,7 @@ public class Metrics {
                 .register(registry);
     }
 
-    /** The queue depth gauges, read from the counts {@link QueueStats} caches. */
+    /** The queue depth gauges, read from the counts {@code queue.QueueStats} caches. */
     public void queueGauges(Supplier<Number> pending, Supplier<Number> due, Supplier<Number> processing,
             Supplier<Number> stuck, Supplier<Number> oldestDueSeconds) {
         String depth = "Jobs in the queue by state (cached, refreshed on a schedule)";

@@ -22,6 +22,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.vertx.mutiny.sqlclient.Pool;
 
 import dev.imagegen.queue.JobRepository;
+import dev.imagegen.queue.QueueStats;
 import dev.imagegen.testsupport.Db;
 import dev.imagegen.testsupport.JobFactory;
 

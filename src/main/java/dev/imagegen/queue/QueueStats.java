@@ -1,4 +1,4 @@
-package dev.imagegen.metrics;
+package dev.imagegen.queue;
 
 import java.time.Duration;
 
@@ -12,7 +12,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
 
-import dev.imagegen.queue.JobRepository;
+import dev.imagegen.metrics.Metrics;
 
 /**
  * The queue depth gauges' cache: one cheap query ({@link JobRepository#counts()}, served by the
@@ -20,6 +20,9 @@ import dev.imagegen.queue.JobRepository;
  * scrape. A refresh still running when the next is due is skipped. Until the first refresh the gauges
  * read zero; when the database does not answer they keep the last counts (the readiness check and
  * the logs report the outage).
+ *
+ * <p>It lives in the queue, which hands the counts to {@link Metrics} as gauge callbacks: metrics knows
+ * nothing of the queue.
  */
 @ApplicationScoped
 public class QueueStats {
