@@ -24,9 +24,11 @@ import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Transaction;
 import io.vertx.mutiny.sqlclient.Tuple;
 
+import dev.imagegen.generation.IdempotencyKeyRetention;
 import dev.imagegen.metrics.Metrics;
 import dev.imagegen.queue.maintenance.JobPruner;
 import dev.imagegen.testsupport.Db;
+import dev.imagegen.webhook.WebhookDeliveryRetention;
 
 /**
  * Retention, run directly: exactly the finished jobs past their retention go (or move to the archive),
@@ -245,8 +247,8 @@ class JobPrunerTest {
 
         JobPruner.Result r = pruner.prune(HOUR, TWO_HOURS, false).await().atMost(WAIT);
 
-        assertEquals(1, r.idempotencyKeys());
-        assertEquals(1, r.webhookDeliveries());
+        assertEquals(1, r.swept(IdempotencyKeyRetention.NAME));
+        assertEquals(1, r.swept(WebhookDeliveryRetention.NAME));
         assertEquals(List.of("fresh"),
                 Db.query(pool, "SELECT key FROM idempotency_keys").stream().map(k -> k.getString("key")).toList());
         assertEquals(List.of("msg_recent"), Db.query(pool, "SELECT webhook_id FROM replicate_webhook_deliveries").stream()

@@ -1,6 +1,10 @@
 package dev.imagegen.queue.maintenance;
 
 import java.time.Duration;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -8,21 +12,21 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
+import io.quarkus.arc.All;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
 
 import dev.imagegen.config.ImagegenConfig;
-import dev.imagegen.generation.IdempotencyKeyRepository;
 import dev.imagegen.metrics.Metrics;
 import dev.imagegen.queue.JobRepository;
 import dev.imagegen.queue.JobStatus;
-import dev.imagegen.webhook.WebhookDeliveryRepository;
 
 /**
  * Retention: deletes (or, with {@code IMAGEGEN_JOBS_ARCHIVE=true}, archives) finished jobs, completed
  * ones after {@code IMAGEGEN_JOBS_RETENTION_COMPLETED} (7 days) and failed or canceled ones after
- * {@code IMAGEGEN_JOBS_RETENTION_FAILED} (30 days); then expired Idempotency-Keys and webhook deliveries
- * older than 7 days.
+ * {@code IMAGEGEN_JOBS_RETENTION_FAILED} (30 days); then every {@link RetentionSweep} (expired
+ * Idempotency-Keys, webhook deliveries older than 7 days), which the packages owning those tables
+ * provide, so the queue depends on none of them.
  *
  * <p>Every batch is one short transaction of at most {@link #BATCH} rows that skips rows others hold,
  * so no lock is held for long and the claim never waits on it. One replica prunes at a time: each job
@@ -42,20 +46,15 @@ public class JobPruner {
     /** Batches per table and run, at most: a huge backlog is worked off over several runs. */
     static final int MAX_BATCHES = 500;
 
-    /** How long replayed webhook deliveries are remembered. */
-    static final Duration WEBHOOK_RETENTION = Duration.ofDays(7);
-
     /** One batch that takes longer than this fails the run (the next run goes on). */
     static final Duration BATCH_TIMEOUT = Duration.ofSeconds(60);
 
     @Inject
     JobRepository jobs;
 
-    @Inject
-    IdempotencyKeyRepository idempotencyKeys;
-
-    @Inject
-    WebhookDeliveryRepository webhookDeliveries;
+    /** The other tables to sweep, in the order of their names (so every run sweeps them alike). */
+    @All
+    List<RetentionSweep> sweeps;
 
     @Inject
     ImagegenConfig config;
@@ -63,12 +62,19 @@ public class JobPruner {
     @Inject
     Metrics metrics;
 
-    /** What one run did. {@code ran} is false when another replica held the retention lock. */
-    public record Result(boolean ran, boolean archived, long completed, long failed, long canceled, long idempotencyKeys,
-            long webhookDeliveries) {
+    /**
+     * What one run did. {@code ran} is false when another replica held the retention lock;
+     * {@code swept} has the rows each {@link RetentionSweep} deleted, by its name.
+     */
+    public record Result(boolean ran, boolean archived, long completed, long failed, long canceled, Map<String, Long> swept) {
 
         public long jobs() {
             return completed + failed + canceled;
+        }
+
+        /** Rows the sweep of that name deleted (0 when it did not run). */
+        public long swept(String name) {
+            return swept.getOrDefault(name, 0L);
         }
     }
 
@@ -76,10 +82,10 @@ public class JobPruner {
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     Uni<Void> scheduled() {
         return pruneNow().invoke(r -> {
-            if (r.jobs() + r.idempotencyKeys() + r.webhookDeliveries() > 0) {
-                LOG.infof("Retention %s %d completed, %d failed and %d canceled job(s); deleted %d expired idempotency key(s) "
-                        + "and %d webhook deliveries", r.archived() ? "archived" : "deleted", r.completed(), r.failed(),
-                        r.canceled(), r.idempotencyKeys(), r.webhookDeliveries());
+            long swept = r.swept().values().stream().mapToLong(Long::longValue).sum();
+            if (r.jobs() + swept > 0) {
+                LOG.infof("Retention %s %d completed, %d failed and %d canceled job(s); deleted %s", r.archived() ? "archived"
+                        : "deleted", r.completed(), r.failed(), r.canceled(), r.swept());
             }
         }).replaceWithVoid().onFailure().recoverWithUni(e -> {
             LOG.warnf("Retention failed (%s); the next run goes on where it stopped", e.getMessage());
@@ -95,8 +101,7 @@ public class JobPruner {
 
     /**
      * One run: completed jobs older than {@code completedAfter}, failed and canceled ones older than
-     * {@code failedAfter} (moved to the archive when {@code archive}), then expired keys and old
-     * webhook deliveries. When another replica holds the retention lock, this run stops there and
+     * {@code failedAfter} (moved to the archive when {@code archive}), then every {@link RetentionSweep}. When another replica holds the retention lock, this run stops there and
      * leaves the rest to it ({@code ran} is false if it had not pruned anything yet).
      */
     public Uni<Result> prune(Duration completedAfter, Duration failedAfter, boolean archive) {
@@ -110,13 +115,24 @@ public class JobPruner {
                         if (!ran) {
                             LOG.debug("Retention is running on another replica; this run is skipped");
                         }
-                        return Uni.createFrom().item(new Result(ran, archive, counts[0], counts[1], counts[2], 0, 0));
+                        return Uni.createFrom().item(new Result(ran, archive, counts[0], counts[1], counts[2], Map.of()));
                     }
-                    Duration keyTtl = config.api().idempotencyTtl();
-                    return rows(() -> idempotencyKeys.pruneExpired(keyTtl, BATCH), 0, 0)
-                            .flatMap(keys -> rows(() -> webhookDeliveries.prune(WEBHOOK_RETENTION, BATCH), 0, 0)
-                                    .map(hooks -> new Result(true, archive, counts[0], counts[1], counts[2], keys, hooks)));
+                    List<RetentionSweep> ordered = sweeps.stream().sorted(Comparator.comparing(RetentionSweep::name)).toList();
+                    return sweep(ordered, 0, new LinkedHashMap<>())
+                            .map(swept -> new Result(true, archive, counts[0], counts[1], counts[2], Map.copyOf(swept)));
                 });
+    }
+
+    /** The sweeps from {@code next} on, one after the other, each until a batch comes back short. */
+    private Uni<Map<String, Long>> sweep(List<RetentionSweep> ordered, int next, Map<String, Long> swept) {
+        if (next == ordered.size()) {
+            return Uni.createFrom().item(swept);
+        }
+        RetentionSweep s = ordered.get(next);
+        return rows(() -> s.pruneBatch(BATCH), 0, 0).flatMap(n -> {
+            swept.put(s.name(), n);
+            return sweep(ordered, next + 1, swept);
+        });
     }
 
     /**
