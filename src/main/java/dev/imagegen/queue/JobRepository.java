@@ -401,11 +401,16 @@ public class JobRepository {
                 .map(rows -> rows.iterator().hasNext() ? map(rows.iterator().next()) : null);
     }
 
+    /** One job whose lease expired: back in the queue, or {@code failed} when no attempts remain. */
+    public record Rescued(UUID id, String expiredLease, boolean failed) {
+    }
+
     /** Returns expired leases to the queue (or fails them); answers how many were rescued and failed. */
-    public Uni<List<Row>> rescueExpired(int limit) {
+    public Uni<List<Rescued>> rescueExpired(int limit) {
         return pool.preparedQuery(RESCUE_EXPIRED).execute(Tuple.of(limit)).map(rows -> {
-            List<Row> out = new ArrayList<>(rows.size());
-            rows.forEach(out::add);
+            List<Rescued> out = new ArrayList<>(rows.size());
+            rows.forEach(r -> out.add(new Rescued(r.getUUID("id"), r.getString("expired_lease"),
+                    "failed".equals(r.getString("status")))));
             return out;
         });
     }

@@ -9,7 +9,6 @@ import org.jboss.logging.Logger;
 
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.sqlclient.Row;
 
 import dev.imagegen.metrics.Metrics;
 import dev.imagegen.queue.JobNotifier;
@@ -59,11 +58,11 @@ public class JobRescuer {
                     if (rows.isEmpty()) {
                         return Uni.createFrom().item(0);
                     }
-                    long failed = rows.stream().filter(r -> "failed".equals(r.getString("status"))).count();
-                    for (Row r : rows) {
+                    long failed = rows.stream().filter(JobRepository.Rescued::failed).count();
+                    for (JobRepository.Rescued r : rows) {
                         // The lease names the replica and the claim: the run that held it can write nothing more.
-                        LOG.infof("job=%s lease %s expired: %s", r.getUUID("id"), r.getString("expired_lease"),
-                                "failed".equals(r.getString("status")) ? "no attempts remain, failed" : "returned to the queue");
+                        LOG.infof("job=%s lease %s expired: %s", r.id(), r.expiredLease(),
+                                r.failed() ? "no attempts remain, failed" : "returned to the queue");
                     }
                     metrics.rescued(rows.size());
                     if (failed < rows.size()) {
