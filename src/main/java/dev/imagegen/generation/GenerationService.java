@@ -16,7 +16,6 @@ import jakarta.inject.Inject;
 
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonObject;
-import io.vertx.pgclient.PgException;
 
 import dev.imagegen.api.ApiException;
 import dev.imagegen.api.Cursor;
@@ -126,7 +125,7 @@ public class GenerationService {
                 .flatMap(e -> e.map(Uni.createFrom()::item)
                         // At the cap: a replay of an earlier request still answers its first response.
                         .orElseGet(() -> replayOr(owner, key, hash, tooManyActive(maxActive))))
-                .onFailure(GenerationService::keyTaken).recoverWithUni(() -> keys
+                .onFailure(IdempotencyKeyRepository::keyTaken).recoverWithUni(() -> keys
                         .find(owner, key, config.api().idempotencyTtl())
                         .flatMap(stored -> {
                             if (stored == null || !stored.fresh()) {
@@ -182,11 +181,6 @@ public class GenerationService {
     private static ApiException tooManyRequests(String detail, long retryAfterSeconds) {
         return new ApiException(ProblemType.TOO_MANY_REQUESTS, detail, null,
                 Map.of("Retry-After", Long.toString(retryAfterSeconds)));
-    }
-
-    private static boolean keyTaken(Throwable t) {
-        return t instanceof PgException pg && "23505".equals(pg.getSqlState())
-                && "idempotency_keys_pkey".equals(pg.getConstraint());
     }
 
     public Uni<GenerationView> get(Caller caller, UUID id) {

@@ -7,6 +7,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import io.smallrye.mutiny.Uni;
+import io.vertx.pgclient.PgException;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
@@ -62,5 +63,14 @@ public class IdempotencyKeyRepository {
     public Uni<Integer> pruneExpired(Duration ttl, int batch) {
         return pool.preparedQuery(PRUNE_EXPIRED).execute(Tuple.of((double) ttl.toSeconds(), batch))
                 .map(rows -> rows.rowCount());
+    }
+
+    /**
+     * Whether an enqueue failed because another request inserted the same key first (the primary key's
+     * unique violation). Read here, next to the SQL, so the service never handles database errors itself.
+     */
+    static boolean keyTaken(Throwable t) {
+        return t instanceof PgException pg && "23505".equals(pg.getSqlState())
+                && "idempotency_keys_pkey".equals(pg.getConstraint());
     }
 }
