@@ -1,0 +1,71 @@
+package dev.imagegen;
+
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.junit.AnalyzeClasses;
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchRule;
+
+import dev.imagegen.queue.JobNotifier;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+/**
+ * The package dependencies run one way; these rules fail the build when a change bends them back.
+ * docs/architecture.md draws the same picture. Only production classes are checked.
+ */
+@AnalyzeClasses(packages = "dev.imagegen", importOptions = ImportOption.DoNotIncludeTests.class)
+class ArchitectureTest {
+
+    /** The PostgreSQL client, in its plain and Mutiny forms. */
+    private static final String[] SQL_CLIENT = { "io.vertx.sqlclient..", "io.vertx.mutiny.sqlclient..",
+            "io.vertx.pgclient..", "io.vertx.mutiny.pgclient.." };
+
+    /** HTTP in any form: JAX-RS, Vert.x HTTP and web, the REST client. */
+    private static final String[] HTTP = { "jakarta.ws.rs..", "org.jboss.resteasy..", "io.vertx.core.http..",
+            "io.vertx.mutiny.core.http..", "io.vertx.ext.web..", "io.vertx.mutiny.ext.web..",
+            "org.eclipse.microprofile.rest.client..", "io.quarkus.rest.client.." };
+
+    /** A feature package and its sub-packages (generation.rest belongs to generation) form one slice. */
+    @ArchTest
+    static final ArchRule feature_packages_are_free_of_cycles = slices().matching("dev.imagegen.(*)..")
+            .should().beFreeOfCycles();
+
+    /**
+     * SQL lives in repositories. The one exception is the notifier, which owns the LISTEN connection
+     * (PgSubscriber) and pings it; it runs no statement on the data.
+     */
+    @ArchTest
+    static final ArchRule only_repositories_use_the_sql_client = noClasses()
+            .that().haveSimpleNameNotEndingWith("Repository")
+            .and().doNotBelongToAnyOf(JobNotifier.class)
+            .should().dependOnClassesThat().resideInAnyPackage(SQL_CLIENT)
+            .because("SQL lives only in repositories (STYLE.md)");
+
+    @ArchTest
+    static final ArchRule queue_knows_nothing_of_replicate_http_or_storage = noClasses()
+            .that().resideInAPackage("dev.imagegen.queue..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.imagegen.replicate..", "dev.imagegen.storage..",
+                    "dev.imagegen.webhook..", "dev.imagegen.generation..", "dev.imagegen.worker..", "dev.imagegen.admin..",
+                    "dev.imagegen.simulator..")
+            .orShould().dependOnClassesThat().resideInAnyPackage(HTTP)
+            .because("the queue is generic: jobs, leases and retention, whatever the job does");
+
+    @ArchTest
+    static final ArchRule only_the_simulator_knows_the_simulator = noClasses()
+            .that().resideOutsideOfPackage("dev.imagegen.simulator..")
+            .should().dependOnClassesThat().resideInAPackage("dev.imagegen.simulator..")
+            .because("the simulator is a dev-profile stand-in for Replicate that production never loads");
+
+    @ArchTest
+    static final ArchRule resources_never_touch_the_database = noClasses()
+            .that().haveSimpleNameEndingWith("Resource")
+            .should().dependOnClassesThat().resideInAnyPackage(SQL_CLIENT)
+            .because("resources read requests and call services; SQL lives in repositories");
+
+    @ArchTest
+    static final ArchRule resources_do_not_call_each_other = noClasses()
+            .that().haveSimpleNameEndingWith("Resource")
+            .should().dependOnClassesThat().haveSimpleNameEndingWith("Resource")
+            .because("what two resources share (ids, problems, paging) lives in api");
+}
