@@ -3,7 +3,6 @@ package dev.imagegen.image.rest;
 import java.io.OutputStream;
 import java.lang.annotation.Annotation;
 import java.lang.reflect.Type;
-import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -39,12 +38,9 @@ import io.vertx.mutiny.core.http.HttpServerResponse;
 import dev.imagegen.api.ApiException;
 import dev.imagegen.api.ProblemType;
 import dev.imagegen.api.ResourceIds;
-import dev.imagegen.auth.Caller;
 import dev.imagegen.auth.CallerResolver;
 import dev.imagegen.image.Image;
-import dev.imagegen.image.ImageLinks;
-import dev.imagegen.image.ImageRepository;
-import dev.imagegen.image.ImageRepository.OwnedImage;
+import dev.imagegen.image.ImageAccess;
 import dev.imagegen.storage.ImageStore;
 import dev.imagegen.storage.ImageStore.StoredObject;
 
@@ -78,10 +74,7 @@ public class ImageResource {
     static final Set<String> INLINE_TYPES = Set.of("image/png", "image/jpeg", "image/webp", "image/gif", "image/avif");
 
     @Inject
-    ImageRepository images;
-
-    @Inject
-    ImageLinks links;
+    ImageAccess access;
 
     @Inject
     ImageStore store;
@@ -118,46 +111,26 @@ public class ImageResource {
 
     private Uni<Response> serve(String rawId, String expires, String sig, Conditions conditions, boolean withBody) {
         UUID id = ResourceIds.parse(rawId);
-        Uni<OwnedImage> found = expires != null || sig != null ? bySignedLink(id, expires, sig) : byBearer(id);
-        return found.flatMap(owned -> store.stat(owned.image().storageKey()).map(stored -> {
+        Uni<Image> found = expires != null || sig != null ? access.bySignedLink(id, expires, sig) : byBearer(id);
+        return found.flatMap(image -> store.stat(image.storageKey()).map(stored -> {
             if (stored == null) {
                 LOG.warnf("Image %s (generation %s): object %s is missing from storage", id,
-                        owned.image().generationId(), owned.image().storageKey());
+                        image.generationId(), image.storageKey());
                 throw ApiException.notFound("Image " + id);
             }
-            return respond(owned.image(), stored, conditions, withBody);
+            return respond(image, stored, conditions, withBody);
         }));
     }
 
-    private Uni<OwnedImage> bySignedLink(UUID id, String expires, String sig) {
-        if (!links.verify(id, expires, sig)) {
-            throw ApiException.forbidden(expired(expires)
-                    ? "This image link has expired; GET /v1/generations/{id} gives a fresh one."
-                    : "This image link is not valid (its signature does not match).");
-        }
-        return images.findWithOwner(id).map(owned -> {
-            if (owned == null) {
-                throw ApiException.notFound("Image " + id);
-            }
-            return owned;
-        });
-    }
-
     /** Authenticates now (lazily): an invalid token fails with 401, and so does no token at all. */
-    private Uni<OwnedImage> byBearer(UUID id) {
+    private Uni<Image> byBearer(UUID id) {
         return identities.getDeferredIdentity().flatMap(identity -> {
             if (identity.isAnonymous()) {
                 throw ApiException.unauthorized("A signed link (expires, sig) or a bearer token is required.");
             }
             // CallerResolver reads the token through the current identity: keep it resolved for this IO thread.
             identities.setIdentity(identity);
-            Caller caller = callers.caller();
-            return images.findWithOwner(id).map(owned -> {
-                if (owned == null || !(caller.operator() || owned.ownerId().equals(caller.userId()))) {
-                    throw ApiException.notFound("Image " + id);
-                }
-                return owned;
-            });
+            return access.forCaller(id, callers.caller());
         });
     }
 
@@ -209,14 +182,6 @@ public class ImageResource {
         int semicolon = type.indexOf(';');
         String bare = (semicolon < 0 ? type : type.substring(0, semicolon)).trim().toLowerCase(Locale.ROOT);
         return INLINE_TYPES.contains(bare);
-    }
-
-    private static boolean expired(String expires) {
-        try {
-            return expires != null && Long.parseLong(expires) < Instant.now().getEpochSecond();
-        } catch (NumberFormatException e) {
-            return false;
-        }
     }
 
     /**
