@@ -1,6 +1,5 @@
 package dev.imagegen.webhook;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
@@ -42,7 +41,7 @@ public class WebhookResource {
     ImagegenConfig config;
 
     @Inject
-    WebhookDeliveryRepository deliveries;
+    WebhookIntake intake;
 
     @Inject
     PredictionSignals signals;
@@ -83,14 +82,7 @@ public class WebhookResource {
         if (predictionId == null || id.length() > 255) {
             throw ApiException.invalid("id", "the prediction has no id");
         }
-        String status = prediction.getValue("status") instanceof String s ? s.toLowerCase(Locale.ROOT) : "unknown";
-        boolean terminal = switch (status) {
-            case "succeeded", "failed", "canceled", "aborted" -> true;
-            default -> false;
-        };
-        boolean local = terminal && signals.signal(predictionId);
-        return deliveries.record(id, predictionId, status, prediction, terminal && !local)
-                .ifNoItem().after(Duration.ofSeconds(10)).fail()
+        return intake.accept(id, predictionId, prediction)
                 .map(fresh -> Map.<String, Object>of("received", true, "duplicate", !fresh));
     }
 }
