@@ -63,6 +63,13 @@ class ArchitectureTest {
             .should().dependOnClassesThat().resideInAnyPackage(SQL_CLIENT)
             .because("resources read requests and call services; SQL lives in repositories");
 
+    /** Resources read requests and call services (a repository's nested types included). */
+    @ArchTest
+    static final ArchRule resources_depend_on_services_not_repositories = noClasses()
+            .that().haveSimpleNameEndingWith("Resource")
+            .should().dependOnClassesThat().haveNameMatching(".*Repository(\\$.*)?")
+            .because("a resource's rules (who may see what) live in a service the other entry points share");
+
     @ArchTest
     static final ArchRule resources_do_not_call_each_other = noClasses()
             .that().haveSimpleNameEndingWith("Resource")
