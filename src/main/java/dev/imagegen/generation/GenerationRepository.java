@@ -1,7 +1,6 @@
 package dev.imagegen.generation;
 
 import java.math.BigDecimal;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -223,9 +222,5 @@ public class GenerationRepository {
                 o.getLong("seed"),
                 o.getInteger("num_outputs", 1),
                 o.getString("output_format"));
-    }
-
-    static OffsetDateTime now() {
-        return OffsetDateTime.now();
     }
 }

@@ -250,8 +250,6 @@ public class JobRepository {
 
     static final String FIND_BY_ID = "SELECT " + COLUMNS + " FROM job_queue WHERE id = $1";
 
-    static final String FIND_BY_GENERATION = "SELECT " + COLUMNS + " FROM job_queue WHERE generation_id = $1";
-
     /** Newest first, keyset paging; status and job type filters optional. */
     static final String LIST = "SELECT " + COLUMNS + """
              FROM job_queue
@@ -420,21 +418,11 @@ public class JobRepository {
                 .map(rows -> rows.iterator().hasNext() ? map(rows.iterator().next()) : null);
     }
 
-    public Uni<Job> findByGeneration(UUID generationId) {
-        return pool.preparedQuery(FIND_BY_GENERATION).execute(Tuple.of(generationId))
-                .map(rows -> rows.iterator().hasNext() ? map(rows.iterator().next()) : null);
-    }
-
     public Uni<List<Job>> list(JobStatus status, String jobType, Cursor cursor, int limit) {
         return pool.preparedQuery(LIST)
                 .execute(Tuple.from(Arrays.asList(status == null ? null : status.db(), jobType,
                         cursor == null ? null : cursor.createdAt(), cursor == null ? null : cursor.id(), limit)))
                 .map(JobRepository::mapAll);
-    }
-
-    public Uni<Integer> pruneFinished(JobStatus status, Duration age, int batch) {
-        return pool.preparedQuery(PRUNE_FINISHED).execute(Tuple.of(status.db(), seconds(age), batch))
-                .map(RowSet::rowCount);
     }
 
     /**
