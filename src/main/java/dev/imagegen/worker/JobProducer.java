@@ -6,8 +6,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -17,6 +21,7 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
+import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
@@ -72,6 +77,15 @@ public class JobProducer {
     @Inject
     ClaimPause pause;
 
+    /**
+     * Built here, at startup on the main thread, so that its HTTP client belongs to Vert.x itself: built
+     * lazily by the first job (launched from an HTTP request's context) it belonged to the HTTP server's
+     * verticle, and Quarkus closed it when that stopped at shutdown, so every download still running in
+     * the grace period failed "could not connect to the output host" and spent an attempt.
+     */
+    @Inject
+    OutputDownloader downloader;
+
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Map<UUID, Running> running = new ConcurrentHashMap<>();
     private final AtomicBoolean claiming = new AtomicBoolean();
@@ -79,6 +93,8 @@ public class JobProducer {
     /** Whether the one job probing Replicate after a claim pause is still running. */
     private final AtomicBoolean probeRunning = new AtomicBoolean();
     private volatile boolean accepting;
+    /** Completed when, with claiming stopped, the last run has ended: what shutdown waits for. */
+    private final CompletableFuture<Void> drained = new CompletableFuture<>();
     private volatile long lastLoopNanos = System.nanoTime();
 
     /** One run of a claimed job: its claim (and so its lease), how to stop it, and when it started. */
@@ -108,12 +124,14 @@ public class JobProducer {
     }
 
     void start(@Observes StartupEvent ev) {
+        FileCacheShutdownHook.detach(vertx.getDelegate());
         metrics.inFlightGauge(inFlight::get);
         metrics.claimPausedGauge(() -> pause.probing() ? 1 : 0);
         if (!config.worker().enabled()) {
             LOG.info("Worker disabled on this replica (IMAGEGEN_WORKER_ENABLED=false)");
             return;
         }
+        LOG.debugf("downloads allowed from %s", downloader.allowedHosts());
         accepting = true;
         notifier.onWake(this::wake);
         wake();
@@ -225,6 +243,7 @@ public class JobProducer {
                 .onTermination().invoke(() -> {
                     running.remove(job.id(), run);
                     inFlight.decrementAndGet();
+                    completeIfDrained();
                 })
                 .onCancellation().invoke(() -> {
                     if (done != null) {
@@ -256,7 +275,14 @@ public class JobProducer {
         // Cancelling runs the subscription's termination hook, which frees the slot.
         r.cancel();
         metrics.finished("lost", System.nanoTime() - r.startedNanos);
+        completeIfDrained();
         return true;
+    }
+
+    private void completeIfDrained() {
+        if (!accepting && running.isEmpty()) {
+            drained.complete(null);
+        }
     }
 
     /**
@@ -296,29 +322,51 @@ public class JobProducer {
         return (System.nanoTime() - lastLoopNanos) / 1e9;
     }
 
+    /**
+     * First step of a shutdown when {@code quarkus.shutdown.delay} is set: stop claiming, so readiness
+     * (WorkerReadinessCheck) goes DOWN while the HTTP server still answers, and no new job starts.
+     */
+    void stopClaiming(@Observes ShutdownDelayInitiatedEvent ev) {
+        stopClaiming();
+    }
+
+    private void stopClaiming() {
+        if (accepting) {
+            accepting = false;
+            LOG.infof("Shutting down: no more claims; %d job(s) running", running.size());
+        }
+        completeIfDrained();
+    }
+
+    /**
+     * Gives the running jobs the grace period, then returns the rest to the queue without spending an
+     * attempt. This runs on Quarkus' shutdown thread (never an event loop), so the bounded waits here block
+     * nothing else; the runs themselves complete {@link #drained} when the last one ends.
+     */
     void shutdown(@Observes ShutdownEvent ev) {
-        if (!accepting) {
+        if (!config.worker().enabled()) {
             return;
         }
-        accepting = false;
-        long deadline = System.nanoTime() + config.worker().shutdownGrace().toNanos();
-        if (!running.isEmpty()) {
-            LOG.infof("Shutting down: waiting up to %s for %d running job(s)", config.worker().shutdownGrace(), running.size());
-        }
-        synchronized (running) {
-            while (!running.isEmpty() && System.nanoTime() < deadline) {
-                try {
-                    running.wait(Math.max(1, Math.min(100, (deadline - System.nanoTime()) / 1_000_000)));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-        }
-        if (running.isEmpty()) {
+        stopClaiming();
+        Duration grace = config.worker().shutdownGrace();
+        try {
+            drained.get(grace.toMillis(), TimeUnit.MILLISECONDS);
             return;
+        } catch (TimeoutException e) {
+            // the rest is released below
+        } catch (ExecutionException e) {
+            LOG.warnf("Waiting for running jobs failed (%s)", e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+        releaseUnfinished();
+    }
+
+    private void releaseUnfinished() {
         List<Running> rest = new ArrayList<>(running.values());
+        if (rest.isEmpty()) {
+            return;
+        }
         LOG.infof("Returning %d unfinished job(s) to the queue", rest.size());
         List<Uni<JobRepository.Transition>> releases = new ArrayList<>();
         for (Running r : rest) {
