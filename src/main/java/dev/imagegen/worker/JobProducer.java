@@ -27,6 +27,8 @@ import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
+import io.vertx.core.Context;
+import io.vertx.core.impl.VertxInternal;
 import io.vertx.mutiny.core.Vertx;
 
 import dev.imagegen.config.ImagegenConfig;
@@ -77,14 +79,6 @@ public class JobProducer {
     @Inject
     ClaimPause pause;
 
-    /**
-     * Built here, at startup on the main thread, so that its HTTP client belongs to Vert.x itself: built
-     * lazily by the first job (launched from an HTTP request's context) it belonged to the HTTP server's
-     * verticle, and Quarkus closed it when that stopped at shutdown, so every download still running in
-     * the grace period failed "could not connect to the output host" and spent an attempt.
-     */
-    @Inject
-    OutputDownloader downloader;
 
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Map<UUID, Running> running = new ConcurrentHashMap<>();
@@ -93,6 +87,15 @@ public class JobProducer {
     /** Whether the one job probing Replicate after a claim pause is still running. */
     private final AtomicBoolean probeRunning = new AtomicBoolean();
     private volatile boolean accepting;
+    /**
+     * The event-loop context every claim and run starts on: one of Vert.x's own, made at startup. Runs used
+     * to start on whatever context woke the worker, often an HTTP request's, and the clients they created
+     * lazily there (Replicate's REST client, the output downloader) belonged to the HTTP server's verticle:
+     * when Quarkus stopped the HTTP server at shutdown, it closed them, and every job still talking to
+     * Replicate or downloading in the grace period failed at once ("Connection was closed", "could not
+     * connect to the output host") and spent an attempt (FaultsIT).
+     */
+    private volatile Context jobContext;
     /** Completed when, with claiming stopped, the last run has ended: what shutdown waits for. */
     private final CompletableFuture<Void> drained = new CompletableFuture<>();
     private volatile long lastLoopNanos = System.nanoTime();
@@ -125,13 +128,13 @@ public class JobProducer {
 
     void start(@Observes StartupEvent ev) {
         FileCacheShutdownHook.detach(vertx.getDelegate());
+        jobContext = ((VertxInternal) vertx.getDelegate()).createEventLoopContext();
         metrics.inFlightGauge(inFlight::get);
         metrics.claimPausedGauge(() -> pause.probing() ? 1 : 0);
         if (!config.worker().enabled()) {
             LOG.info("Worker disabled on this replica (IMAGEGEN_WORKER_ENABLED=false)");
             return;
         }
-        LOG.debugf("downloads allowed from %s", downloader.allowedHosts());
         accepting = true;
         notifier.onWake(this::wake);
         wake();
@@ -173,8 +176,15 @@ public class JobProducer {
                 });
     }
 
-    /** Claims as many jobs as there are free slots, unless a claim is already under way. */
+    /** Claims as many jobs as there are free slots (on the jobs' own context), unless a claim is already under way. */
     public void wake() {
+        if (!accepting) {
+            return;
+        }
+        jobContext.runOnContext(v -> claimFreeSlots());
+    }
+
+    private void claimFreeSlots() {
         if (!accepting) {
             return;
         }
@@ -294,7 +304,8 @@ public class JobProducer {
         if (free <= 0 || !accepting) {
             return Uni.createFrom().item(new ProcessResult(0, 0));
         }
-        return claim(free).flatMap(list -> {
+        Context context = jobContext;
+        return claim(free).runSubscriptionOn(task -> context.runOnContext(v -> task.run())).flatMap(list -> {
             if (list.isEmpty()) {
                 return Uni.createFrom().item(new ProcessResult(0, 0));
             }

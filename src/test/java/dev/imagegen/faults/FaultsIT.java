@@ -36,7 +36,7 @@ class FaultsIT {
     private static final Logger LOG = Logger.getLogger(FaultsIT.class);
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final Duration GRACE = Duration.ofSeconds(6);
-    private static final Duration DELAY = Duration.ofSeconds(3);
+    private static final Duration DELAY = Duration.ofSeconds(5);
 
     private FakeReplicate fake;
     private FaultDatabase db;
