@@ -6,8 +6,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -17,11 +21,14 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
+import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
+import io.vertx.core.Context;
+import io.vertx.core.impl.VertxInternal;
 import io.vertx.mutiny.core.Vertx;
 
 import dev.imagegen.config.ImagegenConfig;
@@ -72,6 +79,7 @@ public class JobProducer {
     @Inject
     ClaimPause pause;
 
+
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Map<UUID, Running> running = new ConcurrentHashMap<>();
     private final AtomicBoolean claiming = new AtomicBoolean();
@@ -79,6 +87,17 @@ public class JobProducer {
     /** Whether the one job probing Replicate after a claim pause is still running. */
     private final AtomicBoolean probeRunning = new AtomicBoolean();
     private volatile boolean accepting;
+    /**
+     * The event-loop context every claim and run starts on: one of Vert.x's own, made at startup. Runs used
+     * to start on whatever context woke the worker, often an HTTP request's, and the clients they created
+     * lazily there (Replicate's REST client, the output downloader) belonged to the HTTP server's verticle:
+     * when Quarkus stopped the HTTP server at shutdown, it closed them, and every job still talking to
+     * Replicate or downloading in the grace period failed at once ("Connection was closed", "could not
+     * connect to the output host") and spent an attempt (FaultsIT).
+     */
+    private volatile Context jobContext;
+    /** Completed when, with claiming stopped, the last run has ended: what shutdown waits for. */
+    private final CompletableFuture<Void> drained = new CompletableFuture<>();
     private volatile long lastLoopNanos = System.nanoTime();
 
     /** One run of a claimed job: its claim (and so its lease), how to stop it, and when it started. */
@@ -108,6 +127,8 @@ public class JobProducer {
     }
 
     void start(@Observes StartupEvent ev) {
+        FileCacheShutdownHook.detach(vertx.getDelegate());
+        jobContext = ((VertxInternal) vertx.getDelegate()).createEventLoopContext();
         metrics.inFlightGauge(inFlight::get);
         metrics.claimPausedGauge(() -> pause.probing() ? 1 : 0);
         if (!config.worker().enabled()) {
@@ -155,8 +176,15 @@ public class JobProducer {
                 });
     }
 
-    /** Claims as many jobs as there are free slots, unless a claim is already under way. */
+    /** Claims as many jobs as there are free slots (on the jobs' own context), unless a claim is already under way. */
     public void wake() {
+        if (!accepting) {
+            return;
+        }
+        jobContext.runOnContext(v -> claimFreeSlots());
+    }
+
+    private void claimFreeSlots() {
         if (!accepting) {
             return;
         }
@@ -225,6 +253,7 @@ public class JobProducer {
                 .onTermination().invoke(() -> {
                     running.remove(job.id(), run);
                     inFlight.decrementAndGet();
+                    completeIfDrained();
                 })
                 .onCancellation().invoke(() -> {
                     if (done != null) {
@@ -256,7 +285,14 @@ public class JobProducer {
         // Cancelling runs the subscription's termination hook, which frees the slot.
         r.cancel();
         metrics.finished("lost", System.nanoTime() - r.startedNanos);
+        completeIfDrained();
         return true;
+    }
+
+    private void completeIfDrained() {
+        if (!accepting && running.isEmpty()) {
+            drained.complete(null);
+        }
     }
 
     /**
@@ -268,7 +304,8 @@ public class JobProducer {
         if (free <= 0 || !accepting) {
             return Uni.createFrom().item(new ProcessResult(0, 0));
         }
-        return claim(free).flatMap(list -> {
+        Context context = jobContext;
+        return claim(free).runSubscriptionOn(task -> context.runOnContext(v -> task.run())).flatMap(list -> {
             if (list.isEmpty()) {
                 return Uni.createFrom().item(new ProcessResult(0, 0));
             }
@@ -296,29 +333,51 @@ public class JobProducer {
         return (System.nanoTime() - lastLoopNanos) / 1e9;
     }
 
+    /**
+     * First step of a shutdown when {@code quarkus.shutdown.delay} is set: stop claiming, so readiness
+     * (WorkerReadinessCheck) goes DOWN while the HTTP server still answers, and no new job starts.
+     */
+    void stopClaiming(@Observes ShutdownDelayInitiatedEvent ev) {
+        stopClaiming();
+    }
+
+    private void stopClaiming() {
+        if (accepting) {
+            accepting = false;
+            LOG.infof("Shutting down: no more claims; %d job(s) running", running.size());
+        }
+        completeIfDrained();
+    }
+
+    /**
+     * Gives the running jobs the grace period, then returns the rest to the queue without spending an
+     * attempt. This runs on Quarkus' shutdown thread (never an event loop), so the bounded waits here block
+     * nothing else; the runs themselves complete {@link #drained} when the last one ends.
+     */
     void shutdown(@Observes ShutdownEvent ev) {
-        if (!accepting) {
+        if (!config.worker().enabled()) {
             return;
         }
-        accepting = false;
-        long deadline = System.nanoTime() + config.worker().shutdownGrace().toNanos();
-        if (!running.isEmpty()) {
-            LOG.infof("Shutting down: waiting up to %s for %d running job(s)", config.worker().shutdownGrace(), running.size());
-        }
-        synchronized (running) {
-            while (!running.isEmpty() && System.nanoTime() < deadline) {
-                try {
-                    running.wait(Math.max(1, Math.min(100, (deadline - System.nanoTime()) / 1_000_000)));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-        }
-        if (running.isEmpty()) {
+        stopClaiming();
+        Duration grace = config.worker().shutdownGrace();
+        try {
+            drained.get(grace.toMillis(), TimeUnit.MILLISECONDS);
             return;
+        } catch (TimeoutException e) {
+            // the rest is released below
+        } catch (ExecutionException e) {
+            LOG.warnf("Waiting for running jobs failed (%s)", e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+        releaseUnfinished();
+    }
+
+    private void releaseUnfinished() {
         List<Running> rest = new ArrayList<>(running.values());
+        if (rest.isEmpty()) {
+            return;
+        }
         LOG.infof("Returning %d unfinished job(s) to the queue", rest.size());
         List<Uni<JobRepository.Transition>> releases = new ArrayList<>();
         for (Running r : rest) {
