@@ -79,7 +79,6 @@ public class JobProducer {
     @Inject
     ClaimPause pause;
 
-
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Map<UUID, Running> running = new ConcurrentHashMap<>();
     private final AtomicBoolean claiming = new AtomicBoolean();
