@@ -27,7 +27,8 @@ final class S3MultipartUpload {
     /** S3's limit of parts per upload. */
     static final int MAX_PARTS = 10_000;
 
-    private static final Logger LOG = Logger.getLogger(S3ImageStore.class); // the store's log category, as before the split
+    /** The store's log category, as before the split. */
+    private static final Logger LOG = Logger.getLogger(S3ImageStore.class);
 
     private final S3AsyncClient client;
     private final String bucket;

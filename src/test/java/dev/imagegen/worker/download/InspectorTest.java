@@ -12,6 +12,7 @@ import io.smallrye.mutiny.helpers.test.AssertSubscriber;
 import io.vertx.mutiny.core.buffer.Buffer;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -29,7 +30,7 @@ class InspectorTest {
     void countsHashesAndSniffsTheBytesAsTheyPass() throws Exception {
         Inspector inspector = Inspector.of(1000, null);
         List<Buffer> chunks = List.of(Buffer.buffer(new byte[] { (byte) 0x89, 'P', 'N' }),
-                Buffer.buffer(java.util.Arrays.copyOfRange(PNG_HEAD, 3, PNG_HEAD.length)), Buffer.buffer("rest"));
+                Buffer.buffer(Arrays.copyOfRange(PNG_HEAD, 3, PNG_HEAD.length)), Buffer.buffer("rest"));
 
         List<Buffer> out = inspector.inspect(Multi.createFrom().iterable(chunks)).collect().asList().await().atMost(WAIT);
 
@@ -47,8 +48,9 @@ class InspectorTest {
     @Test
     void needsTheFirstBytesBeforeItKnowsTheType() {
         Inspector inspector = Inspector.of(1000, null);
-        AssertSubscriber<Buffer> sub = inspector.inspect(Multi.createFrom().items(Buffer.buffer(new byte[] { (byte) 0x89 }),
-                Buffer.buffer(java.util.Arrays.copyOfRange(PNG_HEAD, 1, 12)))).subscribe().withSubscriber(AssertSubscriber.create(1));
+        Multi<Buffer> body = Multi.createFrom().items(Buffer.buffer(new byte[] { (byte) 0x89 }),
+                Buffer.buffer(Arrays.copyOfRange(PNG_HEAD, 1, 12)));
+        AssertSubscriber<Buffer> sub = inspector.inspect(body).subscribe().withSubscriber(AssertSubscriber.create(1));
         sub.awaitItems(1);
         assertFalse(inspector.contentTypeKnown(), "one byte cannot name a type");
         sub.request(1).awaitCompletion(WAIT);
