@@ -52,7 +52,6 @@ public class FilesystemImageStore implements ImageStore {
     private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]*");
     private static final int READ_BUFFER_SIZE = 64 * 1024;
     private static final int MAX_META_BYTES = 1024;
-    private static final String OCTET_STREAM = "application/octet-stream";
 
     private final FileSystem fs;
     private final Path root;
@@ -83,7 +82,7 @@ public class FilesystemImageStore implements ImageStore {
             return Uni.createFrom().failure(e);
         }
         Objects.requireNonNull(body, "body");
-        String type = sanitizeContentType(contentType);
+        String type = ContentTypes.sanitize(contentType);
         String name = UUID.randomUUID().toString();
         String tmp = tmpDir.resolve(name).toString();
         String tmpMeta = tmpDir.resolve(name + META_SUFFIX).toString();
@@ -254,20 +253,7 @@ public class FilesystemImageStore implements ImageStore {
         if (name.endsWith(".webp")) {
             return "image/webp";
         }
-        return OCTET_STREAM;
-    }
-
-    private static String sanitizeContentType(String contentType) {
-        if (contentType == null || contentType.isBlank() || contentType.length() > 255) {
-            return OCTET_STREAM;
-        }
-        for (int i = 0; i < contentType.length(); i++) {
-            char c = contentType.charAt(i);
-            if (c < 0x20 || c > 0x7e) {
-                return OCTET_STREAM;
-            }
-        }
-        return contentType.trim();
+        return ContentTypes.OCTET_STREAM;
     }
 
     private static boolean isNoSuchFile(Throwable failure) {

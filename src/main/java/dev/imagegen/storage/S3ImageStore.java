@@ -2,39 +2,21 @@ package dev.imagegen.storage;
 
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
-import io.vertx.core.Context;
 import io.vertx.mutiny.core.buffer.Buffer;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Supplier;
 import mutiny.zero.flow.adapters.AdaptersToFlow;
 import org.jboss.logging.Logger;
-import org.reactivestreams.Subscriber;
-import org.reactivestreams.Subscription;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.core.async.AsyncRequestBody;
-import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.core.async.ResponsePublisher;
-import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
-import software.amazon.awssdk.services.s3.S3AsyncClientBuilder;
-import software.amazon.awssdk.services.s3.S3Configuration;
-import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
-import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
-import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
@@ -73,6 +55,10 @@ import software.amazon.awssdk.services.s3.presigner.S3Presigner;
  *
  * <p>Keys are used as given (they are built from ids only); a {@code null}, empty or over-long key
  * (more than 1024 UTF-8 bytes) is refused with an {@link IllegalArgumentException}.
+ *
+ * <p>The parts: {@link S3Clients} builds the SDK objects, {@link S3MultipartUpload} runs one {@code put},
+ * {@link S3Presigning} signs links, {@link S3Async} brings SDK futures back to the caller's context; this
+ * class checks keys and ranges and does the reads.
  */
 public class S3ImageStore implements ImageStore, AutoCloseable {
 
@@ -80,23 +66,17 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
     public static final int MIN_PART_SIZE = 5 * 1024 * 1024;
     /** Our largest part: two of them are held in memory per upload. */
     public static final int MAX_PART_SIZE = 512 * 1024 * 1024;
-    /** S3's limit of parts per upload. */
-    static final int MAX_PARTS = 10_000;
-    /** S3's longest presigned URL lifetime (SigV4). */
-    static final Duration MAX_PRESIGN_TTL = Duration.ofDays(7);
 
     private static final Logger LOG = Logger.getLogger(S3ImageStore.class);
     private static final int MAX_KEY_BYTES = 1024;
-    private static final String OCTET_STREAM = "application/octet-stream";
     /** Download chunks handed over to a Vert.x context ahead of demand (each at most a socket read). */
     private static final int CONTEXT_HOP_BUFFER = 16;
 
     private final S3AsyncClient client;
-    private final S3Presigner presigner;
+    private final S3Presigning presigning;
     private final String bucket;
     private final int partSize;
     private final List<AutoCloseable> owned;
-    private final AtomicLong lastPresignWarning = new AtomicLong();
 
     /**
      * A store on clients the caller built (and closes).
@@ -111,7 +91,6 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
     private S3ImageStore(S3AsyncClient client, S3Presigner presigner, String bucket, int partSize,
             List<AutoCloseable> owned) {
         this.client = Objects.requireNonNull(client, "client");
-        this.presigner = presigner;
         if (bucket == null || bucket.isBlank()) {
             throw new IllegalArgumentException("the S3 bucket must not be blank");
         }
@@ -121,6 +100,7 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
                     + MAX_PART_SIZE + " bytes, not " + partSize);
         }
         this.partSize = partSize;
+        this.presigning = new S3Presigning(presigner, this.bucket);
         this.owned = owned;
     }
 
@@ -129,68 +109,11 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
             boolean presign, long partSize, AwsCredentialsProvider credentials) {
     }
 
-    /** Builds the clients from {@code settings}; {@link #close()} closes them. */
+    /** Builds the clients from {@code settings} ({@link S3Clients}); {@link #close()} closes them. */
     public static S3ImageStore create(Settings settings) {
-        Objects.requireNonNull(settings, "settings");
-        if (settings.partSize() < MIN_PART_SIZE || settings.partSize() > MAX_PART_SIZE) {
-            throw new IllegalArgumentException("IMAGEGEN_STORAGE_S3_PART_SIZE must be between 5M and 512M, not "
-                    + settings.partSize() + " bytes");
-        }
-        if (settings.region() == null || settings.region().isBlank()) {
-            throw new IllegalArgumentException("IMAGEGEN_STORAGE_S3_REGION must not be blank");
-        }
-        settings.endpoint().ifPresent(uri -> {
-            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
-            if (!scheme.equals("http") && !scheme.equals("https") || uri.getHost() == null) {
-                throw new IllegalArgumentException("IMAGEGEN_STORAGE_S3_ENDPOINT must be an http(s) URL such as "
-                        + "https://minio.example.com:9000, not '" + uri + "'");
-            }
-        });
-        AwsCredentialsProvider credentials = settings.credentials();
-        DefaultCredentialsProvider chain = null;
-        if (credentials == null) {
-            chain = DefaultCredentialsProvider.builder().asyncCredentialUpdateEnabled(true).build();
-            credentials = chain;
-            // Resolve once now, on the starting thread: the first lookup may call an STS, container or
-            // instance endpoint, and from then on refreshes happen in the background.
-            try {
-                chain.resolveCredentials();
-            } catch (RuntimeException e) {
-                LOG.warnf("no AWS credentials found yet (S3 calls will fail until there are): %s", e.getMessage());
-            }
-        }
-        Region region = Region.of(settings.region().strip());
-        S3AsyncClientBuilder builder = S3AsyncClient.builder()
-                .region(region)
-                .credentialsProvider(credentials)
-                .forcePathStyle(settings.pathStyle())
-                // Closed with the S3 client. 64 connections: one upload per job in flight (32 by default)
-                // plus image reads; a call that finds none free within 10 s fails (a transient error).
-                .httpClientBuilder(NettyNioAsyncHttpClient.builder()
-                        .maxConcurrency(64)
-                        .connectionAcquisitionTimeout(Duration.ofSeconds(10)));
-        settings.endpoint().ifPresent(builder::endpointOverride);
-        S3AsyncClient client = builder.build();
-
-        S3Presigner presigner = null;
-        if (settings.presign()) {
-            S3Presigner.Builder presign = S3Presigner.builder()
-                    .region(region)
-                    .credentialsProvider(credentials)
-                    .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(settings.pathStyle()).build());
-            settings.endpoint().ifPresent(presign::endpointOverride);
-            presigner = presign.build();
-        }
-        // Closed in this order by close().
-        List<AutoCloseable> owned = new ArrayList<>();
-        owned.add(client);
-        if (presigner != null) {
-            owned.add(presigner);
-        }
-        if (chain != null) {
-            owned.add(chain);
-        }
-        return new S3ImageStore(client, presigner, settings.bucket(), (int) settings.partSize(), List.copyOf(owned));
+        S3Clients.Built built = S3Clients.build(settings);
+        return new S3ImageStore(built.client(), built.presigner(), settings.bucket(), (int) settings.partSize(),
+                built.owned());
     }
 
     public String bucket() {
@@ -201,8 +124,6 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
         return partSize;
     }
 
-    // ---------------------------------------------------------------- put
-
     @Override
     public Uni<Long> put(String key, String contentType, Multi<Buffer> body) {
         try {
@@ -211,9 +132,10 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
             return Uni.createFrom().failure(e);
         }
         Objects.requireNonNull(body, "body");
-        String type = sanitizeContentType(contentType);
+        String type = ContentTypes.sanitize(contentType);
         return Uni.createFrom().deferred(() -> {
-            Upload upload = new Upload(key, type, contextExecutor());
+            S3MultipartUpload upload = new S3MultipartUpload(client, bucket, partSize, key, type,
+                    S3Async.contextExecutor());
             return body
                     // One chunk at a time: the next chunk is requested once this one is copied and, when
                     // it filled a part, once the previous part's upload is done.
@@ -225,221 +147,6 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
         });
     }
 
-    /** The state of one {@link #put}; its methods run one at a time (each waits for the previous). */
-    private final class Upload {
-        private final String key;
-        private final String contentType;
-        private final Executor context;
-        private final List<CompletedPart> parts = new ArrayList<>();
-        private byte[] buffer;
-        private int filled;
-        private long total;
-        /** CreateMultipartUpload, once sent; never cancelled, so an abort always learns the upload id. */
-        private volatile CompletableFuture<String> created;
-        /** The part being uploaded, if any; never cancelled, so an abort can wait for it. */
-        private volatile CompletableFuture<CompletedPart> inFlight;
-        private volatile boolean aborted;
-
-        Upload(String key, String contentType, Executor context) {
-            this.key = key;
-            this.contentType = contentType;
-            this.context = context;
-        }
-
-        Uni<Void> accept(Buffer chunk) {
-            return fill(chunk, 0);
-        }
-
-        private Uni<Void> fill(Buffer chunk, int from) {
-            int length = chunk.length();
-            if (from >= length) {
-                return Uni.createFrom().voidItem();
-            }
-            if (buffer == null) {
-                buffer = new byte[partSize];
-            }
-            int n = Math.min(length - from, partSize - filled);
-            chunk.getDelegate().getBytes(from, from + n, buffer, filled);
-            filled += n;
-            total += n;
-            if (filled < partSize) {
-                return Uni.createFrom().voidItem();
-            }
-            byte[] full = buffer;
-            buffer = null;
-            filled = 0;
-            int next = from + n;
-            return sendPart(full, partSize).chain(() -> fill(chunk, next));
-        }
-
-        /** Waits for the previous part, then starts uploading this one and returns without waiting for it. */
-        private Uni<Void> sendPart(byte[] bytes, int length) {
-            return awaitInFlight()
-                    .chain(this::uploadId)
-                    .invoke(uploadId -> {
-                        int partNumber = parts.size() + 1;
-                        if (partNumber > MAX_PARTS) {
-                            throw new IllegalStateException("the object exceeds " + MAX_PARTS + " parts of "
-                                    + partSize + " bytes: raise IMAGEGEN_STORAGE_S3_PART_SIZE");
-                        }
-                        PartBody partBody = new PartBody(bytes, length);
-                        inFlight = client.uploadPart(
-                                        r -> r.bucket(bucket).key(key).uploadId(uploadId).partNumber(partNumber)
-                                                .contentLength((long) length).checksumAlgorithm(ChecksumAlgorithm.CRC32),
-                                        partBody)
-                                .whenComplete((response, failure) -> partBody.release())
-                                .thenApply(response -> CompletedPart.builder()
-                                        .partNumber(partNumber)
-                                        .eTag(response.eTag())
-                                        .checksumCRC32(response.checksumCRC32())
-                                        .checksumCRC32C(response.checksumCRC32C())
-                                        .checksumCRC64NVME(response.checksumCRC64NVME())
-                                        .checksumSHA1(response.checksumSHA1())
-                                        .checksumSHA256(response.checksumSHA256())
-                                        .build());
-                    })
-                    .replaceWithVoid();
-        }
-
-        private Uni<Void> awaitInFlight() {
-            if (inFlight == null) {
-                return Uni.createFrom().voidItem();
-            }
-            CompletableFuture<CompletedPart> part = inFlight;
-            return fromFuture(() -> part)
-                    .invoke(completed -> {
-                        parts.add(completed);
-                        inFlight = null;
-                    })
-                    .replaceWithVoid();
-        }
-
-        private Uni<String> uploadId() {
-            if (created == null) {
-                // Each part carries a CRC32 that S3 checks, and the completion lists them (what the SDK's
-                // transfer manager does too).
-                created = client.createMultipartUpload(r -> r.bucket(bucket).key(key).contentType(contentType)
-                                .checksumAlgorithm(ChecksumAlgorithm.CRC32))
-                        .thenApply(response -> response.uploadId());
-            }
-            CompletableFuture<String> id = created;
-            return fromFuture(() -> id);
-        }
-
-        Uni<Long> finish() {
-            if (created == null) {
-                // The whole body fitted in less than one part: one PutObject, no multipart upload.
-                int length = filled;
-                PartBody body = new PartBody(buffer == null ? new byte[0] : buffer, length);
-                buffer = null;
-                return fromFuture(() -> client.putObject(
-                                        r -> r.bucket(bucket).key(key).contentType(contentType).contentLength((long) length),
-                                        body)
-                                .whenComplete((response, failure) -> body.release()))
-                        .replaceWith(total);
-            }
-            // At least one full part went before; what is left (maybe nothing) is the last part.
-            Uni<Void> last = Uni.createFrom().voidItem();
-            if (filled > 0) {
-                byte[] rest = buffer;
-                int length = filled;
-                buffer = null;
-                filled = 0;
-                last = sendPart(rest, length);
-            }
-            return last
-                    .chain(this::awaitInFlight)
-                    .chain(this::uploadId)
-                    .chain(uploadId -> fromFuture(() -> client.completeMultipartUpload(r -> r.bucket(bucket).key(key)
-                            .uploadId(uploadId)
-                            .multipartUpload(CompletedMultipartUpload.builder().parts(List.copyOf(parts)).build()))))
-                    .replaceWith(total);
-        }
-
-        /** Aborts the multipart upload, if one was started, once any part in flight has settled. */
-        Uni<Void> abort() {
-            buffer = null;
-            if (created == null || aborted) {
-                return Uni.createFrom().voidItem();
-            }
-            aborted = true;
-            CompletableFuture<String> id = created;
-            CompletableFuture<?> part = inFlight == null ? CompletableFuture.completedFuture(null) : inFlight;
-            CompletableFuture<Void> done = part.handle((ignored, failure) -> null)
-                    .thenCompose(ignored -> id)
-                    .thenCompose(uploadId -> client.abortMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(uploadId)))
-                    .handle((ignored, failure) -> {
-                        if (failure != null && created.isDone() && !created.isCompletedExceptionally()) {
-                            LOG.warnf("could not abort the multipart upload of %s (a lifecycle rule will): %s",
-                                    key, failure.toString());
-                        }
-                        return null;
-                    });
-            return fromFuture(() -> done);
-        }
-
-        private <T> Uni<T> fromFuture(Supplier<CompletableFuture<T>> call) {
-            return S3ImageStore.this.fromFuture(call, context);
-        }
-    }
-
-    /**
-     * One part's bytes, given to the SDK without copying and released as soon as the part's upload has
-     * settled. The SDK may keep a finished request, and with it its body, referenced for a while (by a
-     * pooled connection); releasing the array keeps what each upload holds to the two parts it is working
-     * on. Each subscription (the SDK resubscribes on a retry) gets the whole part once, then completes.
-     */
-    private static final class PartBody implements AsyncRequestBody {
-        private final long length;
-        private volatile ByteBuffer bytes;
-
-        PartBody(byte[] bytes, int length) {
-            this.bytes = ByteBuffer.wrap(bytes, 0, length);
-            this.length = length;
-        }
-
-        void release() {
-            bytes = null;
-        }
-
-        @Override
-        public Optional<Long> contentLength() {
-            return Optional.of(length);
-        }
-
-        @Override
-        public void subscribe(Subscriber<? super ByteBuffer> subscriber) {
-            ByteBuffer source = bytes;
-            AtomicReference<ByteBuffer> pending = new AtomicReference<>(source == null ? null : source.duplicate());
-            subscriber.onSubscribe(new Subscription() {
-                @Override
-                public void request(long n) {
-                    if (n <= 0) {
-                        if (pending.getAndSet(null) != null) {
-                            subscriber.onError(new IllegalArgumentException("non-positive request: " + n));
-                        }
-                        return;
-                    }
-                    ByteBuffer next = pending.getAndSet(null);
-                    if (next != null) {
-                        subscriber.onNext(next);
-                        subscriber.onComplete();
-                    }
-                }
-
-                @Override
-                public void cancel() {
-                    pending.set(null);
-                }
-            });
-            if (source == null) {
-                subscriber.onError(new IllegalStateException("the part was already released"));
-            }
-        }
-    }
-
-    // ---------------------------------------------------------------- stat, read, delete
-
     @Override
     public Uni<StoredObject> stat(String key) {
         try {
@@ -447,8 +154,7 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
         } catch (IllegalArgumentException e) {
             return Uni.createFrom().failure(e);
         }
-        return Uni.createFrom().deferred(() -> fromFuture(
-                        () -> client.headObject(r -> r.bucket(bucket).key(key)), contextExecutor()))
+        return S3Async.call(() -> client.headObject(r -> r.bucket(bucket).key(key)))
                 .map(head -> toStoredObject(key, head))
                 .onFailure(S3ImageStore::isNotFound).recoverWithNull();
     }
@@ -469,7 +175,7 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
         }
         String range = "bytes=" + offset + "-" + (offset + length - 1);
         return Multi.createFrom().deferred(() -> {
-            Executor context = contextExecutor();
+            Executor context = S3Async.contextExecutor();
             Multi<Buffer> bytes = Uni.createFrom()
                     .completionStage(() -> client.getObject(r -> r.bucket(bucket).key(key).range(range),
                             AsyncResponseTransformer.<GetObjectResponse>toPublisher()))
@@ -488,13 +194,10 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
             return Uni.createFrom().failure(e);
         }
         // S3 answers 204 whether or not the key existed.
-        return Uni.createFrom().deferred(() -> fromFuture(
-                        () -> client.deleteObject(r -> r.bucket(bucket).key(key)), contextExecutor()))
+        return S3Async.call(() -> client.deleteObject(r -> r.bucket(bucket).key(key)))
                 .onFailure(S3ImageStore::isNotFound).recoverWithNull()
                 .replaceWithVoid();
     }
-
-    // ---------------------------------------------------------------- presigned URLs
 
     /**
      * A presigned GET URL when presigning is enabled (see {@link #presignedGetUrl}). Should signing fail
@@ -503,19 +206,7 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
      */
     @Override
     public Optional<String> publicUrl(String key, Duration ttl) {
-        if (presigner == null) {
-            return Optional.empty();
-        }
-        try {
-            return presignedGetUrl(key, ttl);
-        } catch (SdkException e) {
-            long now = System.nanoTime();
-            long last = lastPresignWarning.get();
-            if ((last == 0 || now - last > Duration.ofMinutes(1).toNanos()) && lastPresignWarning.compareAndSet(last, now)) {
-                LOG.warnf("cannot presign S3 URLs, image links go through the service: %s", e.getMessage());
-            }
-            return Optional.empty();
-        }
+        return presigning.publicUrl(key, ttl);
     }
 
     /**
@@ -523,15 +214,7 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
      * this store was built without a presigner. Computed locally from the cached credentials.
      */
     public Optional<String> presignedGetUrl(String key, Duration ttl) {
-        checkKey(key);
-        Objects.requireNonNull(ttl, "ttl");
-        if (presigner == null) {
-            return Optional.empty();
-        }
-        Duration duration = ttl.compareTo(MAX_PRESIGN_TTL) > 0 ? MAX_PRESIGN_TTL
-                : ttl.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : ttl;
-        return Optional.of(presigner.presignGetObject(p -> p.signatureDuration(duration)
-                .getObjectRequest(r -> r.bucket(bucket).key(key))).url().toExternalForm());
+        return presigning.presignedGetUrl(key, ttl);
     }
 
     /** Closes the clients this store built (none when it was given them). */
@@ -546,28 +229,10 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
         }
     }
 
-    // ---------------------------------------------------------------- helpers
-
-    /**
-     * Calls the SDK, adapting its future to a {@code Uni} whose result is delivered on {@code context}
-     * when there is one. Cancelling the {@code Uni} does not cancel the SDK call (S3 may already have
-     * acted on it); the caller's own clean-up deals with its outcome.
-     */
-    private <T> Uni<T> fromFuture(Supplier<CompletableFuture<T>> call, Executor context) {
-        Uni<T> uni = Uni.createFrom().completionStage(() -> call.get().thenApply(x -> x));
-        return context == null ? uni : uni.emitOn(context);
-    }
-
-    /** Runs on the Vert.x context of the calling thread, if it has one. */
-    private static Executor contextExecutor() {
-        Context context = io.vertx.core.Vertx.currentContext();
-        return context == null ? null : task -> context.runOnContext(ignored -> task.run());
-    }
-
     private static StoredObject toStoredObject(String key, HeadObjectResponse head) {
         String type = head.contentType();
         long size = head.contentLength() == null ? 0 : head.contentLength();
-        return new StoredObject(key, size, type == null || type.isBlank() ? OCTET_STREAM : type);
+        return new StoredObject(key, size, type == null || type.isBlank() ? ContentTypes.OCTET_STREAM : type);
     }
 
     private static Buffer toBuffer(ByteBuffer bytes) {
@@ -588,25 +253,13 @@ public class S3ImageStore implements ImageStore, AutoCloseable {
         return false;
     }
 
-    private static void checkKey(String key) {
+    /** @throws IllegalArgumentException when {@code key} is empty or longer than S3's 1024 UTF-8 bytes */
+    static void checkKey(String key) {
         if (key == null || key.isEmpty()) {
             throw new IllegalArgumentException("a storage key must not be empty");
         }
         if (key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
             throw new IllegalArgumentException("a storage key must be at most " + MAX_KEY_BYTES + " bytes");
         }
-    }
-
-    private static String sanitizeContentType(String contentType) {
-        if (contentType == null || contentType.isBlank() || contentType.length() > 255) {
-            return OCTET_STREAM;
-        }
-        for (int i = 0; i < contentType.length(); i++) {
-            char c = contentType.charAt(i);
-            if (c < 0x20 || c > 0x7e) {
-                return OCTET_STREAM;
-            }
-        }
-        return contentType.trim();
     }
 }

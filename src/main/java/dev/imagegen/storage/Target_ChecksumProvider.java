@@ -13,8 +13,9 @@ import software.amazon.awssdk.checksums.spi.ChecksumAlgorithm;
  * {@code ChecksumProvider} instantiates {@code software.amazon.awssdk.crt.checksums.CRC32C}, {@code CRC64NVME}
  * and {@code XXHash} behind a run-time "is the CRT on the class path" check. This project does not ship the CRT
  * (native libraries, JNI), so those classes are absent, and Quarkus links native images at build time: a
- * reachable reference to a missing class fails the build (issue #13). S3ImageStore asks for CRC32 only, which
- * the JDK computes; CRC32C falls back to the JDK's {@code java.util.zip.CRC32C}, as on the JVM without the CRT.
+ * reachable reference to a missing class fails the build (issue #13). The S3 store's uploads (S3MultipartUpload)
+ * ask for CRC32 only, which the JDK computes; CRC32C falls back to the JDK's {@code java.util.zip.CRC32C}, as on
+ * the JVM without the CRT.
  */
 @TargetClass(className = "software.amazon.awssdk.checksums.internal.ChecksumProvider")
 final class Target_ChecksumProvider {
