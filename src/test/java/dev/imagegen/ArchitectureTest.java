@@ -1,10 +1,14 @@
 package dev.imagegen;
 
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
 
+import dev.imagegen.auth.CallerResolver;
+import dev.imagegen.generation.GenerationEvents;
 import dev.imagegen.queue.JobNotifier;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
@@ -25,6 +29,27 @@ class ArchitectureTest {
     private static final String[] HTTP = { "jakarta.ws.rs..", "org.jboss.resteasy..", "io.vertx.core.http..",
             "io.vertx.mutiny.core.http..", "io.vertx.ext.web..", "io.vertx.mutiny.ext.web..",
             "org.eclipse.microprofile.rest.client..", "io.quarkus.rest.client.." };
+
+    /** What a class injects: a CDI bean of any scope, or the typed configuration. */
+    private static final String[] INJECTABLE = { "jakarta.enterprise.context.ApplicationScoped",
+            "jakarta.enterprise.context.RequestScoped", "jakarta.enterprise.context.Dependent", "jakarta.inject.Singleton",
+            "io.smallrye.config.ConfigMapping" };
+
+    /**
+     * A service is what a resource may call: a bean whose name ends in {@code Service}, plus the two that speak
+     * for themselves: {@link CallerResolver} (who is calling) and {@link GenerationEvents} (the event streams).
+     * A project interface counts as a bean (ImageStore, a REST client): its implementations are injected.
+     */
+    private static final DescribedPredicate<JavaClass> PROJECT_BEANS_OTHER_THAN_SERVICES = DescribedPredicate.describe(
+            "are project beans, bean interfaces or configuration other than services",
+            c -> c.getPackageName().startsWith("dev.imagegen")
+                    && (c.isInterface() || java.util.Arrays.stream(INJECTABLE).anyMatch(c::isAnnotatedWith))
+                    && !c.getSimpleName().endsWith("Service")
+                    && !c.isEquivalentTo(CallerResolver.class)
+                    && !c.isEquivalentTo(GenerationEvents.class));
+
+    /** A resource and the classes nested in it (the events filter, for one). */
+    private static final String RESOURCE = ".*Resource(\\$.*)?";
 
     /** A feature package and its sub-packages (generation.rest belongs to generation) form one slice. */
     @ArchTest
@@ -75,4 +100,28 @@ class ArchitectureTest {
             .that().haveSimpleNameEndingWith("Resource")
             .should().dependOnClassesThat().haveSimpleNameEndingWith("Resource")
             .because("what two resources share (ids, problems, paging) lives in api");
+
+    /**
+     * A resource maps the request to the domain, calls a service and maps the answer to HTTP: of this project's
+     * beans it injects only services (no repository, store, queue, worker or configuration). Values (records,
+     * enums, the api types) pass freely.
+     */
+    @ArchTest
+    static final ArchRule resources_depend_only_on_services = noClasses()
+            .that().haveNameMatching(RESOURCE)
+            .should().dependOnClassesThat(PROJECT_BEANS_OTHER_THAN_SERVICES)
+            .because("a resource only adapts HTTP; what it answers is decided in a service (STYLE.md §1)");
+
+    /**
+     * Services throw domain exceptions (api.ApiException and its subclasses), never JAX-RS ones: the one
+     * exception mapper (api.ExceptionMappers) turns them into problem+json. HTTP stays in resources, their
+     * filters and writers ({@code rest} packages), the api package and the Replicate REST client.
+     */
+    @ArchTest
+    static final ArchRule services_know_nothing_of_jax_rs = noClasses()
+            .that().resideInAnyPackage("dev.imagegen.generation", "dev.imagegen.image", "dev.imagegen.webhook",
+                    "dev.imagegen.admin", "dev.imagegen.auth", "dev.imagegen.page")
+            .and().haveNameNotMatching(RESOURCE)
+            .should().dependOnClassesThat().resideInAnyPackage("jakarta.ws.rs..", "org.jboss.resteasy..")
+            .because("services throw domain exceptions that api.ExceptionMappers alone maps to HTTP");
 }

@@ -26,15 +26,11 @@ import dev.imagegen.api.ResourceIds;
 import dev.imagegen.auth.CallerResolver;
 import dev.imagegen.queue.Job;
 import dev.imagegen.queue.JobStatus;
-import dev.imagegen.queue.QueueAdmin;
 import dev.imagegen.queue.QueueHealth;
-import dev.imagegen.queue.maintenance.JobRescuer;
-import dev.imagegen.worker.JobProducer;
 
 /**
- * Operator endpoints ({@code role: service_role}). They sit above both the queue and the worker (they
- * drive the worker's {@link JobProducer}), so they live in their own package: the queue stays free of
- * HTTP and of the worker.
+ * Operator endpoints ({@code role: service_role}): each checks the caller is an operator, reads its
+ * parameters and calls {@link AdminService}, which lives in this package above the queue and the worker.
  */
 @Path("/")
 @Authenticated
@@ -47,13 +43,7 @@ public class AdminResource {
     CallerResolver callers;
 
     @Inject
-    JobProducer producer;
-
-    @Inject
-    JobRescuer rescuer;
-
-    @Inject
-    QueueAdmin admin;
+    AdminService admin;
 
     /** The seed's answer to process-jobs. */
     @RegisterForReflection
@@ -65,7 +55,7 @@ public class AdminResource {
     @Operation(summary = "Claim due jobs now (up to the free slots), process them, answer when done")
     public Uni<ProcessJobsResponse> processJobs() {
         callers.operator();
-        return producer.processNow().map(r -> new ProcessJobsResponse(true, r.processed(), r.errors(),
+        return admin.processJobs().map(r -> new ProcessJobsResponse(true, r.processed(), r.errors(),
                 "Processed " + r.processed() + " job(s) with " + r.errors() + " error(s)"));
     }
 
@@ -81,7 +71,7 @@ public class AdminResource {
     @Operation(summary = "Return jobs whose lease expired to the queue now")
     public Uni<Map<String, Integer>> rescue() {
         callers.operator();
-        return rescuer.rescueNow().map(n -> Map.of("rescued", n));
+        return admin.rescue().map(n -> Map.of("rescued", n));
     }
 
     @GET
@@ -106,7 +96,7 @@ public class AdminResource {
         if (jobType != null && (jobType.isEmpty() || jobType.length() > 64)) {
             throw ApiException.invalid("job_type", "must be 1 to 64 characters");
         }
-        return admin.list(s, jobType, Cursor.decode(cursor), Cursor.limit(limit, 20));
+        return admin.jobs(s, jobType, Cursor.decode(cursor), Cursor.limit(limit, 20));
     }
 
     @POST

@@ -4,8 +4,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A domain failure that maps to one problem+json answer. Services throw it; {@link ExceptionMappers}
- * renders it. Carries no stack trace: it is an expected outcome, not a bug.
+ * A domain failure that maps to one problem+json answer. Services throw it (never a JAX-RS exception);
+ * {@link ExceptionMappers} renders it, and logs it when it is a 5xx. Carries no stack trace of its own: it
+ * is an expected outcome, not a bug; a 5xx that a failure underneath caused carries that failure as its cause.
  */
 public class ApiException extends RuntimeException {
 
@@ -17,8 +18,18 @@ public class ApiException extends RuntimeException {
         this(type, detail, null, Map.of());
     }
 
+    /** A 5xx (or any answer) caused by {@code cause}, which the mapper logs with it. */
+    public ApiException(ProblemType type, String detail, Throwable cause) {
+        this(type, detail, null, Map.of(), cause);
+    }
+
     public ApiException(ProblemType type, String detail, List<Problem.FieldError> errors, Map<String, String> headers) {
-        super(detail, null, false, false);
+        this(type, detail, errors, headers, null);
+    }
+
+    private ApiException(ProblemType type, String detail, List<Problem.FieldError> errors, Map<String, String> headers,
+            Throwable cause) {
+        super(detail, cause, false, false);
         this.type = type;
         this.errors = errors;
         this.headers = headers;

@@ -19,7 +19,10 @@ import io.quarkus.security.UnauthorizedException;
 
 /**
  * The one global set of exception mappers: every error the REST layer answers, the framework's own
- * included, becomes {@code application/problem+json}. Only 5xx are logged, with their cause.
+ * included, becomes {@code application/problem+json}. Services throw {@link ApiException} (or a subclass
+ * of it) and nothing HTTP-typed; this class alone turns them into answers. Every 5xx is logged, with its
+ * cause; no 4xx is (a client's mistake is not the service's problem, and logging each would let clients
+ * flood the log).
  */
 public class ExceptionMappers {
 
@@ -27,6 +30,9 @@ public class ExceptionMappers {
 
     @ServerExceptionMapper
     public Response api(ApiException e, UriInfo uri) {
+        if (e.type().status() >= 500) {
+            logServerError(e, uri);
+        }
         Response.ResponseBuilder rb = problem(e.type(), e.getMessage(), e.errors(), uri);
         e.headers().forEach(rb::header);
         return rb.build();
@@ -74,6 +80,18 @@ public class ExceptionMappers {
     public Response unexpected(Throwable e, UriInfo uri) {
         LOG.errorf(e, "Request %s failed unexpectedly", path(uri));
         return problem(ProblemType.INTERNAL, "The service could not complete this request. It has been logged.", null, uri).build();
+    }
+
+    /**
+     * A 5xx that names its cause (a failure underneath: the database, the store) is an error; one without a
+     * cause is an expected refusal (this replica at its stream cap, shutting down): a warning.
+     */
+    private static void logServerError(ApiException e, UriInfo uri) {
+        if (e.getCause() != null) {
+            LOG.errorf(e.getCause(), "Request %s failed: %s", path(uri), e.getMessage());
+        } else {
+            LOG.warnf("Request %s answered %d: %s", path(uri), e.type().status(), e.getMessage());
+        }
     }
 
     private static String detail(WebApplicationException e, int status) {

@@ -5,6 +5,8 @@ import jakarta.enterprise.event.Observes;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import org.jboss.logging.Logger;
+
 import io.quarkus.runtime.configuration.MemorySize;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
@@ -24,6 +26,8 @@ import io.vertx.ext.web.handler.BodyHandler;
  */
 @ApplicationScoped
 public class HttpProblems {
+
+    private static final Logger LOG = Logger.getLogger(HttpProblems.class);
 
     @ConfigProperty(name = "quarkus.http.limits.max-body-size", defaultValue = "10240K")
     MemorySize maxBodySize;
@@ -62,6 +66,10 @@ public class HttpProblems {
             if (ctx.response().headWritten() || status < 400) {
                 ctx.next();
                 return;
+            }
+            if (status >= 500) {
+                // What never reached a resource is logged here, as ExceptionMappers logs what did.
+                LOG.errorf(ctx.failure(), "Request %s failed before any resource ran", ctx.request().path());
             }
             send(ctx, status, status == 413 ? "The request body is too large (limit " + limit + " bytes)." : "HTTP " + status);
         });

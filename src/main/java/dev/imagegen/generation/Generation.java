@@ -3,6 +3,8 @@ package dev.imagegen.generation;
 import java.time.OffsetDateTime;
 import java.util.UUID;
 
+import dev.imagegen.auth.Caller;
+
 /** One row of {@code image_generations}. */
 public record Generation(
         UUID id,
@@ -17,4 +19,9 @@ public record Generation(
         OffsetDateTime updatedAt,
         OffsetDateTime startedAt,
         OffsetDateTime completedAt) {
+
+    /** A user sees their own generations; an operator sees all. */
+    public boolean visibleTo(Caller caller) {
+        return caller.operator() || userId.equals(caller.userId());
+    }
 }

@@ -2,15 +2,12 @@ package dev.imagegen.generation;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
@@ -22,16 +19,11 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.subscription.BackPressureStrategy;
-import io.smallrye.mutiny.subscription.MultiEmitter;
-import io.vertx.core.Context;
 import io.vertx.mutiny.core.Vertx;
 
 import dev.imagegen.api.ApiException;
@@ -92,10 +84,7 @@ public class GenerationEvents {
     static final long SAFETY_POLL_SECONDS = 30;
 
     private static final Duration TICK = Duration.ofSeconds(1);
-    private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration FIRST_STATE_TIMEOUT = Duration.ofSeconds(15);
-    /** A follower whose HTTP stream never subscribed (the client left during set-up) is dropped after this. */
-    private static final Duration ATTACH_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration MAX_RETRY_DELAY = Duration.ofSeconds(10);
 
     /** How long a client refused by the per-user cap is told to wait (streams last up to an hour). */
@@ -113,31 +102,14 @@ public class GenerationEvents {
         }
     }
 
-    /** One read of a generation: the row (for the owner check) and its API JSON; {@link #GONE} when deleted. */
-    record Snapshot(Generation generation, String json) {
-
-        static final Snapshot GONE = new Snapshot(null, null);
-
-        GenerationStatus status() {
-            return generation == null ? null : generation.status();
-        }
-
-        boolean ends() {
-            return generation == null || generation.status().terminal();
-        }
-    }
+    @Inject
+    SnapshotReader reader;
 
     @Inject
-    GenerationRepository generations;
-
-    @Inject
-    GenerationService service;
+    EventLinks links;
 
     @Inject
     JobNotifier notifier;
-
-    @Inject
-    ObjectMapper mapper;
 
     @Inject
     Vertx vertx;
@@ -157,7 +129,7 @@ public class GenerationEvents {
     /** Re-read of every followed id while LISTEN is up; package-private so that a test can shorten it. */
     volatile Duration safetyPoll = Duration.ofSeconds(SAFETY_POLL_SECONDS);
 
-    private final Map<UUID, Set<Follower>> followers = new ConcurrentHashMap<>();
+    private final Map<UUID, Set<EventFollower>> followers = new ConcurrentHashMap<>();
     private final AtomicLong rounds = new AtomicLong();
 
     /** Guards {@link #dirty}, {@link #reading} and {@link #retryDelay}. */
@@ -189,14 +161,19 @@ public class GenerationEvents {
      * newer one) and ends after a terminal state.
      */
     public Uni<Multi<Event>> follow(Caller caller, UUID id) {
-        return follow(id, g -> GenerationService.visible(caller, g), caller.operator());
+        return follow(id, g -> g.visibleTo(caller), caller.operator());
     }
 
     /**
-     * Follows one generation through its signed events link, which the caller has verified: the link grants
-     * that generation and nothing else, and the stream counts against the generation owner's cap.
+     * Follows one generation through its signed events link ({@code expires}, {@code sig}; a link to another id,
+     * tampered or expired is a 401): the link grants that generation and nothing else, and the stream counts
+     * against the generation owner's cap.
      */
-    public Uni<Multi<Event>> followByLink(UUID id) {
+    public Uni<Multi<Event>> followByLink(UUID id, String expires, String sig) {
+        if (!links.verify(id, expires, sig)) {
+            throw ApiException.unauthorized("This events link is invalid or has expired; GET /v1/generations/"
+                    + id + " gives a fresh events_url.");
+        }
         return follow(id, g -> true, false);
     }
 
@@ -210,10 +187,10 @@ public class GenerationEvents {
                     "This replica holds its maximum of " + caps.maxPerReplica + " event streams; retry shortly.",
                     REPLICA_CAP_RETRY_AFTER));
         }
-        Follower f = new Follower(id, io.vertx.core.Vertx.currentContext());
+        EventFollower f = new EventFollower(id, io.vertx.core.Vertx.currentContext(), caps, metrics, this::remove);
         // Atomic with remove(): a set emptied and dropped concurrently is never added to.
         followers.compute(id, (k, set) -> {
-            Set<Follower> s = set != null ? set : ConcurrentHashMap.newKeySet();
+            Set<EventFollower> s = set != null ? set : ConcurrentHashMap.newKeySet();
             s.add(f);
             return s;
         });
@@ -229,7 +206,7 @@ public class GenerationEvents {
                         throw ApiException.notFound("Generation " + id);
                     }
                     String owner = first.generation().userId();
-                    if (!exempt && !GenerationService.OPERATOR_OWNER.equals(owner) && !f.holdOwnerSlot(owner)) {
+                    if (!exempt && !Caller.OPERATOR_OWNER.equals(owner) && !f.holdOwnerSlot(owner)) {
                         remove(f);
                         metrics.streamRefused(StreamLimitException.Cap.USER.tag);
                         throw new StreamLimitException(StreamLimitException.Cap.USER, "You have "
@@ -248,7 +225,7 @@ public class GenerationEvents {
     /** Followers registered now, on this replica (for tests and the benchmark). */
     public int followerCount() {
         int n = 0;
-        for (Set<Follower> s : followers.values()) {
+        for (Set<EventFollower> s : followers.values()) {
             n += s.size();
         }
         return n;
@@ -302,7 +279,7 @@ public class GenerationEvents {
             }
         }
         rounds.incrementAndGet();
-        read(batch).subscribe().with(
+        reader.read(batch).subscribe().with(
                 snapshots -> {
                     synchronized (lock) {
                         retryDelay = Duration.ZERO;
@@ -313,23 +290,11 @@ public class GenerationEvents {
                 failure -> roundFailed(batch, failure));
     }
 
-    private Uni<Map<UUID, Snapshot>> read(List<UUID> ids) {
-        return generations.findByIds(ids)
-                .flatMap(rows -> service.views(rows).map(views -> {
-                    Map<UUID, Snapshot> out = new HashMap<>(rows.size() * 2);
-                    for (int i = 0; i < rows.size(); i++) {
-                        out.put(rows.get(i).id(), new Snapshot(rows.get(i), json(views.get(i))));
-                    }
-                    return out;
-                }))
-                .ifNoItem().after(READ_TIMEOUT).fail();
-    }
-
     private void roundFailed(List<UUID> batch, Throwable failure) {
         LOG.warnf("Event streams: re-reading %d generation(s) failed (%s); retrying", batch.size(), failure.getMessage());
-        ApiException unavailable = new ApiException(ProblemType.UNAVAILABLE, "The generation could not be read; retry.");
+        ApiException unavailable = new ApiException(ProblemType.UNAVAILABLE, "The generation could not be read; retry.", failure);
         for (UUID id : batch) {
-            for (Follower f : followers.getOrDefault(id, Set.of())) {
+            for (EventFollower f : followers.getOrDefault(id, Set.of())) {
                 f.first.completeExceptionally(unavailable);
             }
         }
@@ -344,22 +309,14 @@ public class GenerationEvents {
 
     private void deliver(List<UUID> batch, Map<UUID, Snapshot> snapshots) {
         for (UUID id : batch) {
-            Set<Follower> fs = followers.get(id);
+            Set<EventFollower> fs = followers.get(id);
             if (fs == null) {
                 continue;
             }
             Snapshot s = snapshots.getOrDefault(id, Snapshot.GONE);
-            for (Follower f : fs) {
+            for (EventFollower f : fs) {
                 f.offer(s);
             }
-        }
-    }
-
-    private String json(GenerationView view) {
-        try {
-            return mapper.writeValueAsString(view);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("Could not serialise generation " + view.id(), e);
         }
     }
 
@@ -369,8 +326,8 @@ public class GenerationEvents {
     private void tick() {
         long now = System.nanoTime();
         long keepAliveNanos = keepAliveAfter.toNanos();
-        for (Set<Follower> fs : followers.values()) {
-            for (Follower f : fs) {
+        for (Set<EventFollower> fs : followers.values()) {
+            for (EventFollower f : fs) {
                 f.tick(now, keepAliveNanos);
             }
         }
@@ -390,7 +347,7 @@ public class GenerationEvents {
     }
 
     /** Unsubscribes a follower and gives back its places; called from several paths, it acts once. */
-    private void remove(Follower f) {
+    private void remove(EventFollower f) {
         followers.computeIfPresent(f.id, (k, set) -> {
             set.remove(f);
             return set.isEmpty() ? null : set;
@@ -414,180 +371,14 @@ public class GenerationEvents {
             vertx.cancelTimer(tickTimer);
             tickTimer = -1;
         }
-        for (Set<Follower> fs : followers.values()) {
-            for (Follower f : fs) {
+        for (Set<EventFollower> fs : followers.values()) {
+            for (EventFollower f : fs) {
                 f.end();
             }
         }
     }
 
-    /**
-     * The SSE id of a state: its {@code updated_at} (epoch microseconds) and status. It names the state, not
-     * a position in one replica's stream, so it means the same whichever replica a client reconnects to.
-     */
-    static String eventId(Generation g) {
-        java.time.Instant at = g.updatedAt() != null ? g.updatedAt().toInstant() : java.time.Instant.EPOCH;
-        return (at.getEpochSecond() * 1_000_000 + at.getNano() / 1_000) + "-" + g.status().db();
-    }
-
     private static Duration min(Duration a, Duration b) {
         return a.compareTo(b) <= 0 ? a : b;
-    }
-
-    // ---------------------------------------------------------------- one follower
-
-    /**
-     * One client's stream. Holds the latest snapshot and one coalescing signal, never a queue: what is
-     * sent is decided when the client can take it ({@link #next()}), so a slow client skips states.
-     * Every emitter call happens on the HTTP connection's Vert.x context, in order.
-     */
-    private final class Follower {
-
-        private static final Object SIGNAL = new Object();
-
-        final UUID id;
-        final CompletableFuture<Snapshot> first = new CompletableFuture<>();
-        final long createdAt = System.nanoTime();
-
-        private volatile Context context;
-        private volatile Snapshot latest;
-        private volatile MultiEmitter<? super Object> emitter;
-        private volatile boolean keepAliveDue;
-        private volatile long lastSentAt = System.nanoTime();
-        private volatile long attachedAt;
-        /** Only touched in {@link #next()}, which the stream calls serially. */
-        private GenerationStatus sentStatus;
-        private boolean sentAny;
-        /** Guarded by this: whether {@link #remove} ran, and the owner whose stream place this follower holds. */
-        private boolean released;
-        private String slotOwner;
-
-        /** @param context the HTTP connection's context, or null outside Vert.x */
-        Follower(UUID id, Context context) {
-            this.id = id;
-            this.context = context;
-        }
-
-        /** Takes a place of {@code owner}'s; false when they have none free (or this follower is already gone). */
-        synchronized boolean holdOwnerSlot(String owner) {
-            if (released || !caps.acquire(owner)) {
-                return false;
-            }
-            slotOwner = owner;
-            return true;
-        }
-
-        /**
-         * Marks this follower removed, the first time only: gives back its replica place and answers the owner
-         * whose place it held (null if none, or if already released).
-         */
-        synchronized String release() {
-            if (released) {
-                return null;
-            }
-            released = true;
-            caps.leave();
-            String owner = slotOwner;
-            slotOwner = null;
-            return owner;
-        }
-
-        Multi<Event> stream() {
-            return Multi.createFrom().<Object>emitter(this::attach, BackPressureStrategy.LATEST)
-                    .map(signal -> next())
-                    .select().where(Optional::isPresent)
-                    .map(Optional::get);
-        }
-
-        private void attach(MultiEmitter<? super Object> em) {
-            if (context == null) {
-                context = io.vertx.core.Vertx.currentContext();
-            }
-            attachedAt = System.nanoTime();
-            em.onTermination(() -> remove(this));
-            emitter = em;
-            signal();
-        }
-
-        /** A newer snapshot from a read round (rounds deliver in order, and so does the context). */
-        void offer(Snapshot s) {
-            run(() -> {
-                latest = s;
-                if (!first.isDone()) {
-                    first.complete(s);
-                }
-                signal();
-            });
-        }
-
-        void tick(long now, long keepAliveNanos) {
-            if (emitter == null) {
-                if (first.isDone() && now - createdAt > ATTACH_TIMEOUT.toNanos()) {
-                    remove(this);
-                }
-                return;
-            }
-            if (now - attachedAt > MAX_LIFETIME.toNanos()) {
-                end();
-            } else if (now - lastSentAt >= keepAliveNanos) {
-                keepAliveDue = true;
-                signal();
-            }
-        }
-
-        /** Wakes the stream: it sends what is due when the client can take it, and ends after the last state. */
-        private void signal() {
-            run(() -> {
-                MultiEmitter<? super Object> em = emitter;
-                Snapshot s = latest;
-                if (em == null || s == null || em.isCancelled()) {
-                    return;
-                }
-                em.emit(SIGNAL);
-                if (s.ends()) {
-                    em.complete();
-                }
-            });
-        }
-
-        void end() {
-            run(() -> {
-                MultiEmitter<? super Object> em = emitter;
-                if (em != null) {
-                    em.complete();
-                } else {
-                    remove(this);
-                    first.completeExceptionally(new ApiException(ProblemType.UNAVAILABLE, "The service is shutting down."));
-                }
-            });
-        }
-
-        /** What to send now: the latest state if its status differs from the last one sent, else a due keep-alive. */
-        private Optional<Event> next() {
-            Snapshot s = latest;
-            if (s != null && s.generation() != null && (!sentAny || s.status() != sentStatus)) {
-                sentAny = true;
-                sentStatus = s.status();
-                keepAliveDue = false;
-                lastSentAt = System.nanoTime();
-                metrics.streamEventSent();
-                return Optional.of(new Event(s.status(), s.json(), eventId(s.generation())));
-            }
-            if (keepAliveDue) {
-                keepAliveDue = false;
-                lastSentAt = System.nanoTime();
-                return Optional.of(Event.KEEP_ALIVE);
-            }
-            return Optional.empty();
-        }
-
-        private void run(Runnable action) {
-            Context c = context;
-            if (c == null || c == io.vertx.core.Vertx.currentContext()) {
-                action.run();
-            } else {
-                c.runOnContext(v -> action.run());
-            }
-        }
     }
 }

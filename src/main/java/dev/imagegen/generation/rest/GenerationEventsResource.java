@@ -24,18 +24,12 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 import org.jboss.resteasy.reactive.server.SimpleResourceInfo;
 
-import io.quarkus.security.identity.CurrentIdentityAssociation;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 
-import dev.imagegen.api.ApiException;
-import dev.imagegen.api.Problem;
-import dev.imagegen.api.ProblemType;
 import dev.imagegen.api.ResourceIds;
 import dev.imagegen.auth.CallerResolver;
-import dev.imagegen.generation.EventLinks;
 import dev.imagegen.generation.GenerationEvents;
-import dev.imagegen.generation.StreamLimitException;
 
 /**
  * {@code GET /v1/generations/{id}/events}: a generation's status as Server-Sent Events.
@@ -94,8 +88,8 @@ public class GenerationEventsResource {
 
     /**
      * Prepares the stream of {@link #events} before the method runs: authenticates (lazily), checks the
-     * id and its owner, and waits for the first read. Its failures go through the global exception
-     * mappers as problem answers. Every other request passes through untouched.
+     * id and its owner, and waits for the first read. Its failures (a refused stream's 429 or 503 included)
+     * go through the global exception mappers as problem answers. Every other request passes through untouched.
      */
     public static class FollowFilter {
 
@@ -105,12 +99,6 @@ public class GenerationEventsResource {
         @Inject
         CallerResolver callers;
 
-        @Inject
-        CurrentIdentityAssociation identities;
-
-        @Inject
-        EventLinks links;
-
         @ServerRequestFilter
         public Uni<Response> follow(ContainerRequestContext request, SimpleResourceInfo resource) {
             if (resource.getResourceClass() != GenerationEventsResource.class || !"events".equals(resource.getMethodName())) {
@@ -118,45 +106,20 @@ public class GenerationEventsResource {
             }
             var query = request.getUriInfo().getQueryParameters();
             Uni<Multi<GenerationEvents.Event>> follow = query.containsKey("sig") || query.containsKey("expires")
-                    ? followByLink(request, query.getFirst("expires"), query.getFirst("sig"))
-                    : followByToken(request);
+                    ? events.followByLink(id(request), query.getFirst("expires"), query.getFirst("sig"))
+                    : callers.authenticated("A valid bearer token is required (Authorization: Bearer <JWT>).")
+                            .flatMap(v -> {
+                                UUID id = id(request);
+                                return events.follow(callers.caller(), id);
+                            });
             return follow.map(stream -> {
                 request.setProperty(STREAM_PROPERTY, stream);
-                return (Response) null;
-            }).onFailure(StreamLimitException.class)
-                    .recoverWithItem(e -> refused((StreamLimitException) e, request.getUriInfo().getPath()));
-        }
-
-        /** A signed link grants its one generation; a link to another id, tampered or expired is a 401. */
-        private Uni<Multi<GenerationEvents.Event>> followByLink(ContainerRequestContext request, String expires, String sig) {
-            UUID id = ResourceIds.parse(request.getUriInfo().getPathParameters().getFirst("id"));
-            if (!links.verify(id, expires, sig)) {
-                throw ApiException.unauthorized("This events link is invalid or has expired; GET /v1/generations/"
-                        + id + " gives a fresh events_url.");
-            }
-            return events.followByLink(id);
-        }
-
-        private Uni<Multi<GenerationEvents.Event>> followByToken(ContainerRequestContext request) {
-            return identities.getDeferredIdentity().flatMap(identity -> {
-                if (identity.isAnonymous()) {
-                    throw ApiException.unauthorized("A valid bearer token is required (Authorization: Bearer <JWT>).");
-                }
-                // CallerResolver reads the token through the current identity: keep it resolved for this IO thread.
-                identities.setIdentity(identity);
-                UUID id = ResourceIds.parse(request.getUriInfo().getPathParameters().getFirst("id"));
-                return events.follow(callers.caller(), id);
+                return null;
             });
         }
 
-        /** 429 (the user's cap) or 503 (this replica's), both problem+json with {@code Retry-After}. */
-        static Response refused(StreamLimitException e, String path) {
-            ProblemType type = e.cap().status == 429 ? ProblemType.TOO_MANY_REQUESTS : ProblemType.UNAVAILABLE;
-            return Response.status(type.status())
-                    .type(Problem.MEDIA_TYPE)
-                    .header("Retry-After", String.valueOf(Math.max(1, e.retryAfter().toSeconds())))
-                    .entity(new Problem(type.uri(), type.title(), type.status(), e.getMessage(), path, null))
-                    .build();
+        private static UUID id(ContainerRequestContext request) {
+            return ResourceIds.parse(request.getUriInfo().getPathParameters().getFirst("id"));
         }
     }
 }

@@ -27,13 +27,9 @@ import io.smallrye.mutiny.Uni;
 import dev.imagegen.api.ApiException;
 import dev.imagegen.api.Cursor;
 import dev.imagegen.api.Page;
-import dev.imagegen.api.ProblemType;
 import dev.imagegen.api.ResourceIds;
 import dev.imagegen.api.StrictJson;
 import dev.imagegen.auth.CallerResolver;
-import dev.imagegen.config.ImagegenConfig;
-import dev.imagegen.generation.EnqueueResponse;
-import dev.imagegen.generation.EventLinks;
 import dev.imagegen.generation.GenerationRequest;
 import dev.imagegen.generation.GenerationService;
 import dev.imagegen.generation.GenerationStatus;
@@ -51,12 +47,6 @@ public class GenerationResource {
 
     @Inject
     CallerResolver callers;
-
-    @Inject
-    ImagegenConfig config;
-
-    @Inject
-    EventLinks eventLinks;
 
     @POST
     @Path("v1/generations")
@@ -114,18 +104,10 @@ public class GenerationResource {
     }
 
     private Uni<Response> enqueue(byte[] body, String idempotencyKey) {
-        if (body != null && body.length > config.api().maxBodyBytes()) {
-            throw new ApiException(ProblemType.PAYLOAD_TOO_LARGE,
-                    "The body is " + body.length + " bytes; the limit is " + config.api().maxBodyBytes() + ".");
-        }
-        if (idempotencyKey != null && (idempotencyKey.isEmpty() || idempotencyKey.length() > 255)) {
-            throw ApiException.invalid("Idempotency-Key", "must be 1 to 255 characters");
-        }
+        service.checkEnvelope(body, idempotencyKey);
         var caller = callers.caller();
         GenerationRequest request = GenerationRequest.parse(StrictJson.object(body));
         return service.enqueue(caller, request, idempotencyKey)
-                .map(e -> Response.accepted(EnqueueResponse.of(e, eventLinks))
-                        .header("Location", "/v1/generations/" + e.generationId())
-                        .build());
+                .map(r -> Response.accepted(r).header("Location", "/v1/generations/" + r.generationId()).build());
     }
 }
