@@ -55,7 +55,8 @@ import dev.imagegen.queue.JobRepository;
  * {@code bench.jobs} (N, 50000), {@code bench.claimers} (K list, "1,4,16"), {@code bench.batches} (B list,
  * "1,32,256"), {@code bench.runs} (3), {@code bench.finished} (finished rows for the second table state, list,
  * "0,1000000"), {@code bench.modes} ("each,batch"), {@code bench.max-seconds} (cap per run, 120),
- * {@code bench.out} (TSV of every run), {@code bench.users} (U, 100: the backlog's users, which set its fair ranks).
+ * {@code bench.out} (TSV of every run), {@code bench.users} (U, 100: the backlog's users, which set its fair ranks),
+ * {@code bench.generations} (false; true gives every job a generation, as product jobs have).
  *
  * <p>
  * Completion modes:
@@ -114,6 +115,24 @@ class QueueDrainBenchmark {
             INSERT INTO job_queue (job_type, payload, run_at, fair_rank)
             SELECT 'noop', '{}', now() - interval '1 hour' + make_interval(secs => i / 1000.0), (i - 1) / $2
               FROM generate_series(1, $1) AS i""";
+
+    /**
+     * As {@link #SEED_BACKLOG}, each job with a queued generation of its own (as every product job has), so that
+     * the claim and the completion also move generation statuses ({@code bench.generations=true}).
+     */
+    static final String SEED_BACKLOG_WITH_GENERATIONS = """
+            WITH s AS (
+                SELECT i, gen_random_uuid() AS gid FROM generate_series(1, $1) AS i
+            ), g AS (
+                INSERT INTO image_generations (id, user_id, prompt, model_id, parameters, status)
+                SELECT gid, 'bench-' || ((i - 1) % $2), 'bench', 'bench/noop', '{}', 'queued' FROM s
+            )
+            INSERT INTO job_queue (job_type, payload, run_at, fair_rank, generation_id)
+            SELECT 'noop', '{}', now() - interval '1 hour' + make_interval(secs => i / 1000.0), (i - 1) / $2, gid
+              FROM s""";
+
+    /** Removes the benchmark's generations (their jobs go with them). */
+    static final String DELETE_BENCH_GENERATIONS = "DELETE FROM image_generations WHERE model_id = 'bench/noop'";
 
     static final String BENCH_FINISHED_TYPE = "bench_finished";
     static final Duration LEASE = Duration.ofMinutes(10);
@@ -183,6 +202,7 @@ class QueueDrainBenchmark {
                 }
             }
         }
+        exec(DELETE_BENCH_GENERATIONS);
         exec("DELETE FROM job_queue");
         System.out.println(summary(all));
         log("raw results: %s", out.toAbsolutePath());
@@ -190,9 +210,7 @@ class QueueDrainBenchmark {
 
     /** Seeds N due pending jobs, drains them with K claimers, checks that every job was completed exactly once. */
     Outcome runOnce(Cell cell, int run, int n, double maxSeconds) throws Exception {
-        exec("DELETE FROM job_queue WHERE job_type = 'noop'");
-        exec(SEED_BACKLOG, n, intSetting("bench.users", 100));
-        exec("VACUUM ANALYZE job_queue");
+        seedBacklog(n);
         exec("CHECKPOINT");
 
         String loadBefore = loadAverage();
@@ -275,6 +293,16 @@ class QueueDrainBenchmark {
                 pct(completes, 99), claims.size(), emptyClaims.get(), loadBefore, loadAfter);
     }
 
+    /** Replaces the backlog with N due pending jobs (with generations when {@code bench.generations} is true). */
+    void seedBacklog(int n) {
+        exec(DELETE_BENCH_GENERATIONS);
+        exec("DELETE FROM job_queue WHERE job_type = 'noop'");
+        boolean generations = Boolean.parseBoolean(setting("bench.generations", "false"));
+        exec(generations ? SEED_BACKLOG_WITH_GENERATIONS : SEED_BACKLOG, n, intSetting("bench.users", 100));
+        exec("VACUUM ANALYZE job_queue");
+        exec("VACUUM ANALYZE image_generations");
+    }
+
     /** Puts exactly {@code rows} finished jobs (completed, no generation) in the table, then vacuums. */
     void setFinishedRows(long rows) {
         long have = count("SELECT count(*) FROM job_queue WHERE job_type = '" + BENCH_FINISHED_TYPE + "'");
@@ -308,9 +336,7 @@ class QueueDrainBenchmark {
 
     /** Prints the claim selection's plan with N pending jobs and the given finished rows (first run only). */
     void explainClaim(long finished, int n) {
-        exec("DELETE FROM job_queue WHERE job_type = 'noop'");
-        exec(SEED_BACKLOG, n, intSetting("bench.users", 100));
-        exec("VACUUM ANALYZE job_queue");
+        seedBacklog(n);
         StringBuilder plan = new StringBuilder();
         for (Row r : query("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + CLAIM_SELECT + " FOR UPDATE SKIP LOCKED")) {
             plan.append("    ").append(r.getString(0)).append('\n');
