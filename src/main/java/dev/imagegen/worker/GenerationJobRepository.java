@@ -10,12 +10,16 @@ import jakarta.inject.Inject;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonObject;
 import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
 
+import dev.imagegen.queue.JobCompleter;
+
 /**
- * The SQL of a generate-image job's own steps. Each statement is guarded by the job's lease ($1 job id,
- * $2 owner, job still processing), so a worker that lost its job (rescue, cancel) changes nothing.
+ * The SQL of a generate-image job's own steps on its generation and images (prediction id, downloading,
+ * stored outputs). Each statement is guarded by the job's lease ($1 job id, $2 owner, job still processing),
+ * so a worker that lost its job (rescue, cancel) changes nothing. Status changes that follow the job
+ * (processing, queued, completed, failed, canceled) are not here: the V4 trigger mirrors them from
+ * {@code job_queue}, and the completion itself goes through the queue's {@link JobCompleter}.
  */
 @ApplicationScoped
 public class GenerationJobRepository {
@@ -24,6 +28,19 @@ public class GenerationJobRepository {
     static final String RECORD_PREDICTION = """
             UPDATE image_generations g
                SET replicate_prediction_id = $3, updated_at = now()
+              FROM job_queue j
+             WHERE j.id = $1 AND j.status = 'processing' AND j.lease_owner = $2
+               AND g.id = j.generation_id AND g.status NOT IN ('completed', 'failed', 'canceled')
+            RETURNING g.id
+            """;
+
+    /**
+     * Forgets the prediction before a retry when it cannot deliver (its outputs are gone), so the next attempt
+     * starts a new one.
+     */
+    static final String FORGET_PREDICTION = """
+            UPDATE image_generations g
+               SET replicate_prediction_id = NULL, updated_at = now()
               FROM job_queue j
              WHERE j.id = $1 AND j.status = 'processing' AND j.lease_owner = $2
                AND g.id = j.generation_id AND g.status NOT IN ('completed', 'failed', 'canceled')
@@ -68,29 +85,11 @@ public class GenerationJobRepository {
             SELECT EXISTS (SELECT 1 FROM image_generations WHERE replicate_prediction_id = $1 AND id <> $2) AS taken
             """;
 
-    /**
-     * Success in one statement: the job and the generation complete (their images are already recorded),
-     * or (the lease is gone) nothing happens at all.
-     */
-    static final String COMPLETE = """
-            WITH j AS (
-                UPDATE job_queue
-                   SET status = 'completed', result = $3, error_message = NULL, completed_at = now(),
-                       updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
-                 WHERE id = $1 AND status = 'processing' AND lease_owner = $2
-                RETURNING generation_id
-            ), g AS (
-                UPDATE image_generations g
-                   SET status = 'completed', error_message = NULL, completed_at = now(), updated_at = now()
-                  FROM j
-                 WHERE g.id = j.generation_id AND g.status NOT IN ('completed', 'failed', 'canceled')
-                RETURNING g.id
-            )
-            SELECT (SELECT count(*) FROM j) AS jobs, (SELECT count(*) FROM g) AS generations
-            """;
-
     @Inject
     Pool pool;
+
+    @Inject
+    JobCompleter completer;
 
     public Uni<Boolean> recordPrediction(UUID jobId, String owner, String predictionId) {
         return pool.preparedQuery(RECORD_PREDICTION).execute(Tuple.of(jobId, owner, predictionId))
@@ -124,11 +123,16 @@ public class GenerationJobRepository {
                 .map(rows -> rows.iterator().next().getBoolean("taken"));
     }
 
-    /** Completes the job and its generation; false when the lease was lost (nothing written). */
+    /** Forgets the generation's prediction; false when the lease was lost (nothing written). */
+    public Uni<Boolean> forgetPrediction(UUID jobId, String owner) {
+        return pool.preparedQuery(FORGET_PREDICTION).execute(Tuple.of(jobId, owner)).map(rows -> rows.rowCount() > 0);
+    }
+
+    /**
+     * Completes the job (its generation follows by the V4 trigger); false when the lease was lost (nothing
+     * written). Completions arriving together share one statement ({@link JobCompleter}).
+     */
     public Uni<Boolean> complete(UUID jobId, String owner, JsonObject result) {
-        return pool.preparedQuery(COMPLETE).execute(Tuple.of(jobId, owner, result)).map(rows -> {
-            Row r = rows.iterator().next();
-            return r.getLong("jobs") > 0;
-        });
+        return completer.complete(jobId, owner, result);
     }
 }

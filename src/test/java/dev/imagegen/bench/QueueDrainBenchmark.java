@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Test;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
+import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonObject;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
@@ -37,6 +38,7 @@ import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
 
 import dev.imagegen.queue.Job;
+import dev.imagegen.queue.JobCompleter;
 import dev.imagegen.queue.JobRepository;
 
 /**
@@ -61,10 +63,11 @@ import dev.imagegen.queue.JobRepository;
  * <p>
  * Completion modes:
  * <ul>
- * <li>{@code each}: the product's own {@link JobRepository#complete} (statement COMPLETE), once per job,
- * one after the other within a claimer.</li>
- * <li>{@code batch}: <b>an experiment, not product code</b>: {@link #BATCH_COMPLETE_EXPERIMENT} completes all the
- * jobs of one claim in one statement, with the same guards and the same generation update as COMPLETE.</li>
+ * <li>{@code each}: the product's completion statement ({@link JobRepository#completeMany}) with one job, once
+ * per job, one after the other within a claimer.</li>
+ * <li>{@code batch}: the same statement with all the jobs of one claim.</li>
+ * <li>{@code completer}: the product path: every claimed job completed on its own through {@link JobCompleter},
+ * all at once (as the worker's executors do), which gathers the completions into shared statements.</li>
  * </ul>
  */
 @QuarkusTest
@@ -78,27 +81,6 @@ class QueueDrainBenchmark {
             return Map.of("imagegen.worker.enabled", "false");
         }
     }
-
-    /**
-     * EXPERIMENT (benchmark only, not product code): COMPLETE for a whole claimed batch in one statement. Same
-     * guards (status processing, lease owner) and same generation update as {@code JobRepository.COMPLETE}.
-     */
-    static final String BATCH_COMPLETE_EXPERIMENT = """
-            WITH j AS (
-                UPDATE job_queue
-                   SET status = 'completed', result = $3, error_message = NULL, completed_at = now(),
-                       updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
-                 WHERE id = ANY($1) AND status = 'processing' AND lease_owner = $2
-                RETURNING generation_id
-            ), g AS (
-                UPDATE image_generations g
-                   SET status = 'completed', error_message = NULL, completed_at = now(), updated_at = now()
-                  FROM j
-                 WHERE g.id = j.generation_id AND g.status NOT IN ('completed', 'failed', 'canceled')
-                RETURNING g.id
-            )
-            SELECT (SELECT count(*) FROM j) AS jobs, (SELECT count(*) FROM g) AS generations
-            """;
 
     /** The claim's row selection alone (its first CTE), for EXPLAIN. */
     static final String CLAIM_SELECT = """
@@ -138,9 +120,13 @@ class QueueDrainBenchmark {
     static final Duration LEASE = Duration.ofMinutes(10);
     static final Duration T = Duration.ofMinutes(5);
     static final JsonObject RESULT = new JsonObject().put("bench", true);
+    static final String RESULT_JSON = RESULT.encode();
 
     @Inject
     JobRepository jobs;
+
+    @Inject
+    JobCompleter completer;
 
     @Inject
     Pool pool;
@@ -245,17 +231,29 @@ class QueueDrainBenchmark {
                     long t1 = System.nanoTime();
                     if (cell.mode().equals("batch")) {
                         UUID[] ids = claimed.stream().map(Job::id).toArray(UUID[]::new);
-                        Row r = pool.preparedQuery(BATCH_COMPLETE_EXPERIMENT).execute(Tuple.of(ids, owner, RESULT))
-                                .await().atMost(T).iterator().next();
-                        if (r.getLong("jobs") != ids.length) {
-                            throw new IllegalStateException("batch completion applied " + r.getLong("jobs") + " of "
-                                    + ids.length);
+                        String[] leases = claimed.stream().map(Job::leaseOwner).toArray(String[]::new);
+                        String[] results = new String[ids.length];
+                        Arrays.fill(results, RESULT_JSON);
+                        int done = jobs.completeMany(ids, leases, results).await().atMost(T).size();
+                        if (done != ids.length) {
+                            throw new IllegalStateException("batch completion applied " + done + " of " + ids.length);
                         }
                         myCompletes.add((System.nanoTime() - t1) / 1e6 / ids.length);
+                    } else if (cell.mode().equals("completer")) {
+                        // The product path: every claimed job completed on its own through JobCompleter, all at
+                        // once, as the worker's executors do; the completer gathers them into shared statements.
+                        List<Uni<Boolean>> all = claimed.stream()
+                                .map(j -> completer.complete(j.id(), j.leaseOwner(), RESULT)).toList();
+                        List<?> done = Uni.join().all(all).andFailFast().await().atMost(T);
+                        if (done.contains(Boolean.FALSE)) {
+                            throw new IllegalStateException("a completion was not applied");
+                        }
+                        myCompletes.add((System.nanoTime() - t1) / 1e6 / claimed.size());
                     } else {
                         for (Job j : claimed) {
                             long t2 = System.nanoTime();
-                            if (!jobs.complete(pool, j.id(), owner, RESULT).await().atMost(T).applied()) {
+                            if (jobs.completeMany(new UUID[] { j.id() }, new String[] { j.leaseOwner() },
+                                    new String[] { RESULT_JSON }).await().atMost(T).size() != 1) {
                                 throw new IllegalStateException("completion not applied for " + j.id());
                             }
                             myCompletes.add((System.nanoTime() - t2) / 1e6);
