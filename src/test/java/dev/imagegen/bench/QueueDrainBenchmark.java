@@ -58,7 +58,9 @@ import dev.imagegen.queue.JobRepository;
  * "1,32,256"), {@code bench.runs} (3), {@code bench.finished} (finished rows for the second table state, list,
  * "0,1000000"), {@code bench.modes} ("each,batch"), {@code bench.max-seconds} (cap per run, 120),
  * {@code bench.out} (TSV of every run), {@code bench.users} (U, 100: the backlog's users, which set its fair ranks),
- * {@code bench.generations} (false; true gives every job a generation, as product jobs have).
+ * {@code bench.generations} (false; true gives every job a generation, as product jobs have),
+ * {@code bench.seed-cmd} (a command run once per run before the cells, printing {@code seed jobs_per_s=<rate>}: the
+ * seed's own drain, so that each cell's ratio to it is computed inside one run; see benchmarks/drain/run.sh).
  *
  * <p>
  * Completion modes:
@@ -162,7 +164,12 @@ class QueueDrainBenchmark {
         exec("DELETE FROM job_queue");
         List<Outcome> all = new ArrayList<>();
         // Runs are interleaved (run → table state → cell) so that drift on a shared machine hits every cell alike.
+        String seedCmd = setting("bench.seed-cmd", "");
+        Map<Integer, Double> seedRates = new TreeMap<>();
         for (int run = 1; run <= runs; run++) {
+            if (!seedCmd.isEmpty()) {
+                seedRates.put(run, seedDrain(seedCmd, run));
+            }
             for (long finished : finishedStates) {
                 setFinishedRows(finished);
                 if (run == 1) {
@@ -170,7 +177,7 @@ class QueueDrainBenchmark {
                 }
                 for (String mode : modes) {
                     for (int b : batches) {
-                        if (mode.equals("batch") && b == 1) {
+                        if (!mode.equals("each") && b == 1) {
                             continue; // a batch of one is the "each" statement's work
                         }
                         for (int k : claimers) {
@@ -191,6 +198,9 @@ class QueueDrainBenchmark {
         exec(DELETE_BENCH_GENERATIONS);
         exec("DELETE FROM job_queue");
         System.out.println(summary(all));
+        if (!seedRates.isEmpty()) {
+            System.out.println(ratios(all, seedRates));
+        }
         log("raw results: %s", out.toAbsolutePath());
     }
 
@@ -357,6 +367,41 @@ class QueueDrainBenchmark {
                 c.close().await().atMost(T);
             }
         }
+    }
+
+    /**
+     * Runs the seed's drain ({@code bench.seed-cmd}, e.g. benchmarks/drain/seed_drain.sh) once, bounded in time, and
+     * answers its jobs/s from the line {@code seed jobs_per_s=<rate> ...} it prints.
+     */
+    static double seedDrain(String cmd, int run) throws Exception {
+        Process p = new ProcessBuilder("bash", "-c", cmd).redirectErrorStream(true).start();
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("the seed drain did not finish in 10 minutes: " + cmd);
+        }
+        String out = new String(p.getInputStream().readAllBytes());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("seed jobs_per_s=([0-9.]+).*").matcher(out);
+        if (p.exitValue() != 0 || !m.find()) {
+            throw new IllegalStateException("the seed drain failed (exit " + p.exitValue() + "): " + out);
+        }
+        log("run %d %s", run, m.group(0));
+        return Double.parseDouble(m.group(1));
+    }
+
+    /** Each cell's jobs/s divided by the seed drain's jobs/s of the same run: median (min–max) over the runs. */
+    static String ratios(List<Outcome> all, Map<Integer, Double> seedRates) {
+        Map<Cell, List<Double>> byCell = new java.util.LinkedHashMap<>();
+        for (Outcome o : all) {
+            byCell.computeIfAbsent(o.cell(), c -> new ArrayList<>()).add(o.jobsPerSecond() / seedRates.get(o.run()));
+        }
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
+                "%nseed drain (claim_next_job + complete_job, pgbench) jobs/s per run: %s, median %.0f%n"
+                        + "| finished rows | completion | K | B | × seed drain of the same run, median (min–max) |%n"
+                        + "| ---: | --- | ---: | ---: | ---: |%n",
+                seedRates, median(new ArrayList<>(seedRates.values()))));
+        byCell.forEach((c, xs) -> s.append(String.format(Locale.ROOT, "| %,d | %s | %d | %d | %s |%n", c.finishedRows(),
+                c.mode(), c.claimers(), c.batch(), spread(xs, "%.2f"))));
+        return s.toString();
     }
 
     String summary(List<Outcome> all) {
