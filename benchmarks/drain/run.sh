@@ -44,4 +44,4 @@ export BENCH_MAX_SECONDS=${MAX_SECONDS:-120}
 export BENCH_SEED_CMD="$PWD/$HERE/seed_drain.sh"
 echo "# $(date -u +%FT%TZ) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); raw: $BENCH_OUT" | tee "$HERE/results/$STAMP.log"
 timeout --kill-after=30s "$TIME_LIMIT" ./mvnw -B -o test -Dtest=QueueDrainBenchmark -Dsurefire.failIfNoSpecifiedTests=false \
-    | grep -E '^\[bench\]|^\||^seed drain|Tests run:|ERROR' | tee -a "$HERE/results/$STAMP.log"
+    | grep --line-buffered -E '^\[bench\]|^\||^seed drain|Tests run:|ERROR' | tee -a "$HERE/results/$STAMP.log"

@@ -12,49 +12,19 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Tuple;
 
+import dev.imagegen.generation.GenerationRepository;
 import dev.imagegen.queue.JobCompleter;
 
 /**
- * The SQL of a generate-image job's own steps on its generation and images (prediction id, downloading,
- * stored outputs). Each statement is guarded by the job's lease ($1 job id, $2 owner, job still processing),
- * so a worker that lost its job (rescue, cancel) changes nothing. Status changes that follow the job
- * (processing, queued, completed, failed, canceled) are not here: the V4 trigger mirrors them from
- * {@code job_queue}, and the completion itself goes through the queue's {@link JobCompleter}.
+ * A generate-image job's own steps, each guarded by the job's lease ($1 job id, $2 owner, job still
+ * processing), so a worker that lost its job (rescue, cancel) changes nothing: its stored outputs (the
+ * {@code images} SQL here), its generation's prediction id and downloading status (SQL in
+ * {@link GenerationRepository}, the one owner of {@code image_generations}), and its completion (the queue's
+ * {@link JobCompleter}). Status changes that follow the job (processing, queued, completed, failed, canceled)
+ * are written nowhere in Java: the V4 trigger mirrors them from {@code job_queue}.
  */
 @ApplicationScoped
 public class GenerationJobRepository {
-
-    /** Saves the prediction id before any waiting, so a resumed job goes on with the same prediction. */
-    static final String RECORD_PREDICTION = """
-            UPDATE image_generations g
-               SET replicate_prediction_id = $3, updated_at = now()
-              FROM job_queue j
-             WHERE j.id = $1 AND j.status = 'processing' AND j.lease_owner = $2
-               AND g.id = j.generation_id AND g.status NOT IN ('completed', 'failed', 'canceled')
-            RETURNING g.id
-            """;
-
-    /**
-     * Forgets the prediction before a retry when it cannot deliver (its outputs are gone), so the next attempt
-     * starts a new one.
-     */
-    static final String FORGET_PREDICTION = """
-            UPDATE image_generations g
-               SET replicate_prediction_id = NULL, updated_at = now()
-              FROM job_queue j
-             WHERE j.id = $1 AND j.status = 'processing' AND j.lease_owner = $2
-               AND g.id = j.generation_id AND g.status NOT IN ('completed', 'failed', 'canceled')
-            RETURNING g.id
-            """;
-
-    static final String MARK_DOWNLOADING = """
-            UPDATE image_generations g
-               SET status = 'downloading', updated_at = now()
-              FROM job_queue j
-             WHERE j.id = $1 AND j.status = 'processing' AND j.lease_owner = $2
-               AND g.id = j.generation_id AND g.status IN ('processing', 'downloading')
-            RETURNING g.id
-            """;
 
     /**
      * Records one stored output as soon as its file is committed, so that a later attempt downloads only
@@ -80,24 +50,23 @@ public class GenerationJobRepository {
             SELECT output_index FROM images WHERE generation_id = $1 ORDER BY output_index
             """;
 
-    /** Whether a prediction id is already the prediction of another generation (it may never be adopted). */
-    static final String RECORDED_ELSEWHERE = """
-            SELECT EXISTS (SELECT 1 FROM image_generations WHERE replicate_prediction_id = $1 AND id <> $2) AS taken
-            """;
-
     @Inject
     Pool pool;
 
     @Inject
     JobCompleter completer;
 
+    @Inject
+    GenerationRepository generations;
+
+    /** Saves the prediction id before any waiting; false when the lease was lost (nothing written). */
     public Uni<Boolean> recordPrediction(UUID jobId, String owner, String predictionId) {
-        return pool.preparedQuery(RECORD_PREDICTION).execute(Tuple.of(jobId, owner, predictionId))
-                .map(rows -> rows.rowCount() > 0);
+        return generations.recordPrediction(jobId, owner, predictionId);
     }
 
+    /** The generation to downloading; false when the lease was lost (nothing written). */
     public Uni<Boolean> markDownloading(UUID jobId, String owner) {
-        return pool.preparedQuery(MARK_DOWNLOADING).execute(Tuple.of(jobId, owner)).map(rows -> rows.rowCount() > 0);
+        return generations.markDownloading(jobId, owner);
     }
 
     /** Records one stored output; false when the lease was lost (nothing written). */
@@ -119,13 +88,12 @@ public class GenerationJobRepository {
 
     /** Whether another generation already records this prediction id. */
     public Uni<Boolean> recordedElsewhere(String predictionId, UUID generationId) {
-        return pool.preparedQuery(RECORDED_ELSEWHERE).execute(Tuple.of(predictionId, generationId))
-                .map(rows -> rows.iterator().next().getBoolean("taken"));
+        return generations.recordedElsewhere(predictionId, generationId);
     }
 
     /** Forgets the generation's prediction; false when the lease was lost (nothing written). */
     public Uni<Boolean> forgetPrediction(UUID jobId, String owner) {
-        return pool.preparedQuery(FORGET_PREDICTION).execute(Tuple.of(jobId, owner)).map(rows -> rows.rowCount() > 0);
+        return generations.forgetPrediction(jobId, owner);
     }
 
     /**
