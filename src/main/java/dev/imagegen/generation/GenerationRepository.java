@@ -19,7 +19,11 @@ import io.vertx.mutiny.sqlclient.Tuple;
 
 import dev.imagegen.api.Cursor;
 
-/** All SQL on {@code image_generations}. */
+/**
+ * All SQL on {@code image_generations}: the enqueue (with its job and quota, one atomic statement), reads, and
+ * the worker's lease-guarded steps (prediction id, downloading). Status changes that follow the job are not
+ * here: the V4 trigger {@code job_queue_status_mirror} writes them.
+ */
 @ApplicationScoped
 public class GenerationRepository {
 
@@ -99,6 +103,43 @@ public class GenerationRepository {
             LIMIT $4
             """;
 
+    /** Saves the prediction id before any waiting, so a resumed job goes on with the same prediction. */
+    static final String RECORD_PREDICTION = """
+            UPDATE image_generations g
+               SET replicate_prediction_id = $3, updated_at = now()
+              FROM job_queue j
+             WHERE j.id = $1 AND j.status = 'processing' AND j.lease_owner = $2
+               AND g.id = j.generation_id AND g.status NOT IN ('completed', 'failed', 'canceled')
+            RETURNING g.id
+            """;
+
+    /**
+     * Forgets the prediction before a retry when it cannot deliver (its outputs are gone), so the next attempt
+     * starts a new one.
+     */
+    static final String FORGET_PREDICTION = """
+            UPDATE image_generations g
+               SET replicate_prediction_id = NULL, updated_at = now()
+              FROM job_queue j
+             WHERE j.id = $1 AND j.status = 'processing' AND j.lease_owner = $2
+               AND g.id = j.generation_id AND g.status NOT IN ('completed', 'failed', 'canceled')
+            RETURNING g.id
+            """;
+
+    static final String MARK_DOWNLOADING = """
+            UPDATE image_generations g
+               SET status = 'downloading', updated_at = now()
+              FROM job_queue j
+             WHERE j.id = $1 AND j.status = 'processing' AND j.lease_owner = $2
+               AND g.id = j.generation_id AND g.status IN ('processing', 'downloading')
+            RETURNING g.id
+            """;
+
+    /** Whether a prediction id is already the prediction of another generation (it may never be adopted). */
+    static final String RECORDED_ELSEWHERE = """
+            SELECT EXISTS (SELECT 1 FROM image_generations WHERE replicate_prediction_id = $1 AND id <> $2) AS taken
+            """;
+
     @Inject
     Pool pool;
 
@@ -158,6 +199,28 @@ public class GenerationRepository {
                 .execute(Tuple.from(java.util.Arrays.asList(status == null ? null : status.db(),
                         cursor == null ? null : cursor.createdAt(), cursor == null ? null : cursor.id(), limit)))
                 .map(GenerationRepository::mapAll);
+    }
+
+    /** Saves a job's prediction id on its generation, under the job's lease; false when the lease was lost. */
+    public Uni<Boolean> recordPrediction(UUID jobId, String lease, String predictionId) {
+        return pool.preparedQuery(RECORD_PREDICTION).execute(Tuple.of(jobId, lease, predictionId))
+                .map(rows -> rows.rowCount() > 0);
+    }
+
+    /** Forgets a job's prediction (it cannot deliver), under the job's lease; false when the lease was lost. */
+    public Uni<Boolean> forgetPrediction(UUID jobId, String lease) {
+        return pool.preparedQuery(FORGET_PREDICTION).execute(Tuple.of(jobId, lease)).map(rows -> rows.rowCount() > 0);
+    }
+
+    /** A job's generation to downloading, under the job's lease; false when the lease was lost. */
+    public Uni<Boolean> markDownloading(UUID jobId, String lease) {
+        return pool.preparedQuery(MARK_DOWNLOADING).execute(Tuple.of(jobId, lease)).map(rows -> rows.rowCount() > 0);
+    }
+
+    /** Whether another generation already records this prediction id. */
+    public Uni<Boolean> recordedElsewhere(String predictionId, UUID generationId) {
+        return pool.preparedQuery(RECORDED_ELSEWHERE).execute(Tuple.of(predictionId, generationId))
+                .map(rows -> rows.iterator().next().getBoolean("taken"));
     }
 
     private static Optional<Enqueued> enqueued(RowSet<Row> rows) {

@@ -22,6 +22,9 @@ public class QueueAdmin {
     JobRepository jobs;
 
     @Inject
+    JobReadRepository reads;
+
+    @Inject
     JobNotifier notifier;
 
     @Inject
@@ -31,7 +34,7 @@ public class QueueAdmin {
     ClaimPause pause;
 
     public Uni<QueueHealth> health() {
-        return jobs.health().map(h -> {
+        return reads.health().map(h -> {
             List<QueueHealth.Alert> alerts = new ArrayList<>();
             var t = config.alerts();
             if (h.pendingJobs() > t.pendingThreshold()) {
@@ -70,7 +73,7 @@ public class QueueAdmin {
     }
 
     public Uni<Page<Job>> list(JobStatus status, String jobType, Cursor cursor, int limit) {
-        return jobs.list(status, jobType, cursor, limit + 1).map(list -> {
+        return reads.list(status, jobType, cursor, limit + 1).map(list -> {
             boolean more = list.size() > limit;
             List<Job> page = more ? list.subList(0, limit) : list;
             String next = more ? Cursor.of(page.get(limit - 1).createdAt(), page.get(limit - 1).id()).encode() : null;
@@ -85,7 +88,7 @@ public class QueueAdmin {
                 notifier.jobsEnqueued();
                 return Uni.createFrom().item(job);
             }
-            return jobs.findById(id).map(existing -> {
+            return reads.findById(id).map(existing -> {
                 if (existing == null) {
                     throw ApiException.notFound("Job " + id);
                 }

@@ -15,7 +15,7 @@ import io.smallrye.mutiny.Uni;
 import dev.imagegen.metrics.Metrics;
 
 /**
- * The queue depth gauges' cache: one cheap query ({@link JobRepository#counts()}, served by the
+ * The queue depth gauges' cache: one cheap query ({@link JobReadRepository#counts()}, served by the
  * partial indexes) every {@code imagegen.metrics.queue-refresh-interval} (default 5 s), never one per
  * scrape. A refresh still running when the next is due is skipped. Until the first refresh the gauges
  * read zero; when the database does not answer they keep the last counts (the readiness check and
@@ -33,12 +33,12 @@ public class QueueStats {
     static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     @Inject
-    JobRepository jobs;
+    JobReadRepository jobs;
 
     @Inject
     Metrics metrics;
 
-    private volatile JobRepository.Counts counts = new JobRepository.Counts(0, 0, 0, 0, 0);
+    private volatile JobReadRepository.Counts counts = new JobReadRepository.Counts(0, 0, 0, 0, 0);
     private volatile boolean failing;
 
     void registerGauges(@Observes StartupEvent ev) {
@@ -59,7 +59,7 @@ public class QueueStats {
     }
 
     /** Reads the counts now and caches them for the gauges. */
-    public Uni<JobRepository.Counts> refresh() {
+    public Uni<JobReadRepository.Counts> refresh() {
         return jobs.counts()
                 .ifNoItem().after(TIMEOUT).fail()
                 .invoke(c -> {
@@ -72,7 +72,7 @@ public class QueueStats {
     }
 
     /** The cached counts (what the gauges show). */
-    public JobRepository.Counts current() {
+    public JobReadRepository.Counts current() {
         return counts;
     }
 }

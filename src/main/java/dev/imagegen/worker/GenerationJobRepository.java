@@ -10,34 +10,21 @@ import jakarta.inject.Inject;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonObject;
 import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
 
+import dev.imagegen.generation.GenerationRepository;
+import dev.imagegen.queue.JobCompleter;
+
 /**
- * The SQL of a generate-image job's own steps. Each statement is guarded by the job's lease ($1 job id,
- * $2 owner, job still processing), so a worker that lost its job (rescue, cancel) changes nothing.
+ * A generate-image job's own steps, each guarded by the job's lease ($1 job id, $2 owner, job still
+ * processing), so a worker that lost its job (rescue, cancel) changes nothing: its stored outputs (the
+ * {@code images} SQL here), its generation's prediction id and downloading status (SQL in
+ * {@link GenerationRepository}, the one owner of {@code image_generations}), and its completion (the queue's
+ * {@link JobCompleter}). Status changes that follow the job (processing, queued, completed, failed, canceled)
+ * are written nowhere in Java: the V4 trigger mirrors them from {@code job_queue}.
  */
 @ApplicationScoped
 public class GenerationJobRepository {
-
-    /** Saves the prediction id before any waiting, so a resumed job goes on with the same prediction. */
-    static final String RECORD_PREDICTION = """
-            UPDATE image_generations g
-               SET replicate_prediction_id = $3, updated_at = now()
-              FROM job_queue j
-             WHERE j.id = $1 AND j.status = 'processing' AND j.lease_owner = $2
-               AND g.id = j.generation_id AND g.status NOT IN ('completed', 'failed', 'canceled')
-            RETURNING g.id
-            """;
-
-    static final String MARK_DOWNLOADING = """
-            UPDATE image_generations g
-               SET status = 'downloading', updated_at = now()
-              FROM job_queue j
-             WHERE j.id = $1 AND j.status = 'processing' AND j.lease_owner = $2
-               AND g.id = j.generation_id AND g.status IN ('processing', 'downloading')
-            RETURNING g.id
-            """;
 
     /**
      * Records one stored output as soon as its file is committed, so that a later attempt downloads only
@@ -63,42 +50,23 @@ public class GenerationJobRepository {
             SELECT output_index FROM images WHERE generation_id = $1 ORDER BY output_index
             """;
 
-    /** Whether a prediction id is already the prediction of another generation (it may never be adopted). */
-    static final String RECORDED_ELSEWHERE = """
-            SELECT EXISTS (SELECT 1 FROM image_generations WHERE replicate_prediction_id = $1 AND id <> $2) AS taken
-            """;
-
-    /**
-     * Success in one statement: the job and the generation complete (their images are already recorded),
-     * or (the lease is gone) nothing happens at all.
-     */
-    static final String COMPLETE = """
-            WITH j AS (
-                UPDATE job_queue
-                   SET status = 'completed', result = $3, error_message = NULL, completed_at = now(),
-                       updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
-                 WHERE id = $1 AND status = 'processing' AND lease_owner = $2
-                RETURNING generation_id
-            ), g AS (
-                UPDATE image_generations g
-                   SET status = 'completed', error_message = NULL, completed_at = now(), updated_at = now()
-                  FROM j
-                 WHERE g.id = j.generation_id AND g.status NOT IN ('completed', 'failed', 'canceled')
-                RETURNING g.id
-            )
-            SELECT (SELECT count(*) FROM j) AS jobs, (SELECT count(*) FROM g) AS generations
-            """;
-
     @Inject
     Pool pool;
 
+    @Inject
+    JobCompleter completer;
+
+    @Inject
+    GenerationRepository generations;
+
+    /** Saves the prediction id before any waiting; false when the lease was lost (nothing written). */
     public Uni<Boolean> recordPrediction(UUID jobId, String owner, String predictionId) {
-        return pool.preparedQuery(RECORD_PREDICTION).execute(Tuple.of(jobId, owner, predictionId))
-                .map(rows -> rows.rowCount() > 0);
+        return generations.recordPrediction(jobId, owner, predictionId);
     }
 
+    /** The generation to downloading; false when the lease was lost (nothing written). */
     public Uni<Boolean> markDownloading(UUID jobId, String owner) {
-        return pool.preparedQuery(MARK_DOWNLOADING).execute(Tuple.of(jobId, owner)).map(rows -> rows.rowCount() > 0);
+        return generations.markDownloading(jobId, owner);
     }
 
     /** Records one stored output; false when the lease was lost (nothing written). */
@@ -120,15 +88,19 @@ public class GenerationJobRepository {
 
     /** Whether another generation already records this prediction id. */
     public Uni<Boolean> recordedElsewhere(String predictionId, UUID generationId) {
-        return pool.preparedQuery(RECORDED_ELSEWHERE).execute(Tuple.of(predictionId, generationId))
-                .map(rows -> rows.iterator().next().getBoolean("taken"));
+        return generations.recordedElsewhere(predictionId, generationId);
     }
 
-    /** Completes the job and its generation; false when the lease was lost (nothing written). */
+    /** Forgets the generation's prediction; false when the lease was lost (nothing written). */
+    public Uni<Boolean> forgetPrediction(UUID jobId, String owner) {
+        return generations.forgetPrediction(jobId, owner);
+    }
+
+    /**
+     * Completes the job (its generation follows by the V4 trigger); false when the lease was lost (nothing
+     * written). Completions arriving together share one statement ({@link JobCompleter}).
+     */
     public Uni<Boolean> complete(UUID jobId, String owner, JsonObject result) {
-        return pool.preparedQuery(COMPLETE).execute(Tuple.of(jobId, owner, result)).map(rows -> {
-            Row r = rows.iterator().next();
-            return r.getLong("jobs") > 0;
-        });
+        return completer.complete(jobId, owner, result);
     }
 }

@@ -50,6 +50,9 @@ public class JobExecutor {
     JobRepository jobs;
 
     @Inject
+    GenerationJobRepository steps;
+
+    @Inject
     ImagegenConfig config;
 
     @Inject
@@ -120,7 +123,10 @@ public class JobExecutor {
                     outcome = Outcome.RETRIED;
                     logLine = String.format("job=%s generation=%s attempt %d/%d failed (%s); retrying in %d ms", job.id(),
                             job.generationId(), job.attemptNumber(), job.maxAttempts(), je.getMessage(), delay.toMillis());
-                    write = jobs.retryLater(job.id(), owner, je.getMessage(), delay, forget);
+                    write = forget
+                            ? steps.forgetPrediction(job.id(), owner)
+                                    .flatMap(x -> jobs.retryLater(job.id(), owner, je.getMessage(), delay))
+                            : jobs.retryLater(job.id(), owner, je.getMessage(), delay);
                 } else {
                     outcome = Outcome.FAILED;
                     String message = je.getMessage() + " (gave up after " + job.attemptNumber() + " attempt"

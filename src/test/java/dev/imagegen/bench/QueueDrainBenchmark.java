@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Test;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
+import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonObject;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
@@ -37,6 +38,7 @@ import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
 
 import dev.imagegen.queue.Job;
+import dev.imagegen.queue.JobCompleter;
 import dev.imagegen.queue.JobRepository;
 
 /**
@@ -55,15 +57,19 @@ import dev.imagegen.queue.JobRepository;
  * {@code bench.jobs} (N, 50000), {@code bench.claimers} (K list, "1,4,16"), {@code bench.batches} (B list,
  * "1,32,256"), {@code bench.runs} (3), {@code bench.finished} (finished rows for the second table state, list,
  * "0,1000000"), {@code bench.modes} ("each,batch"), {@code bench.max-seconds} (cap per run, 120),
- * {@code bench.out} (TSV of every run), {@code bench.users} (U, 100: the backlog's users, which set its fair ranks).
+ * {@code bench.out} (TSV of every run), {@code bench.users} (U, 100: the backlog's users, which set its fair ranks),
+ * {@code bench.generations} (false; true gives every job a generation, as product jobs have),
+ * {@code bench.seed-cmd} (a command run once per run before the cells, printing {@code seed jobs_per_s=<rate>}: the
+ * seed's own drain, so that each cell's ratio to it is computed inside one run; see benchmarks/drain/run.sh).
  *
  * <p>
  * Completion modes:
  * <ul>
- * <li>{@code each}: the product's own {@link JobRepository#complete} (statement COMPLETE), once per job,
- * one after the other within a claimer.</li>
- * <li>{@code batch}: <b>an experiment, not product code</b>: {@link #BATCH_COMPLETE_EXPERIMENT} completes all the
- * jobs of one claim in one statement, with the same guards and the same generation update as COMPLETE.</li>
+ * <li>{@code each}: the product's completion statement ({@link JobRepository#completeMany}) with one job, once
+ * per job, one after the other within a claimer.</li>
+ * <li>{@code batch}: the same statement with all the jobs of one claim.</li>
+ * <li>{@code completer}: the product path: every claimed job completed on its own through {@link JobCompleter},
+ * all at once (as the worker's executors do), which gathers the completions into shared statements.</li>
  * </ul>
  */
 @QuarkusTest
@@ -77,27 +83,6 @@ class QueueDrainBenchmark {
             return Map.of("imagegen.worker.enabled", "false");
         }
     }
-
-    /**
-     * EXPERIMENT (benchmark only, not product code): COMPLETE for a whole claimed batch in one statement. Same
-     * guards (status processing, lease owner) and same generation update as {@code JobRepository.COMPLETE}.
-     */
-    static final String BATCH_COMPLETE_EXPERIMENT = """
-            WITH j AS (
-                UPDATE job_queue
-                   SET status = 'completed', result = $3, error_message = NULL, completed_at = now(),
-                       updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
-                 WHERE id = ANY($1) AND status = 'processing' AND lease_owner = $2
-                RETURNING generation_id
-            ), g AS (
-                UPDATE image_generations g
-                   SET status = 'completed', error_message = NULL, completed_at = now(), updated_at = now()
-                  FROM j
-                 WHERE g.id = j.generation_id AND g.status NOT IN ('completed', 'failed', 'canceled')
-                RETURNING g.id
-            )
-            SELECT (SELECT count(*) FROM j) AS jobs, (SELECT count(*) FROM g) AS generations
-            """;
 
     /** The claim's row selection alone (its first CTE), for EXPLAIN. */
     static final String CLAIM_SELECT = """
@@ -115,13 +100,35 @@ class QueueDrainBenchmark {
             SELECT 'noop', '{}', now() - interval '1 hour' + make_interval(secs => i / 1000.0), (i - 1) / $2
               FROM generate_series(1, $1) AS i""";
 
+    /**
+     * As {@link #SEED_BACKLOG}, each job with a queued generation of its own (as every product job has), so that
+     * the claim and the completion also move generation statuses ({@code bench.generations=true}).
+     */
+    static final String SEED_BACKLOG_WITH_GENERATIONS = """
+            WITH s AS (
+                SELECT i, gen_random_uuid() AS gid FROM generate_series(1, $1) AS i
+            ), g AS (
+                INSERT INTO image_generations (id, user_id, prompt, model_id, parameters, status)
+                SELECT gid, 'bench-' || ((i - 1) % $2), 'bench', 'bench/noop', '{}', 'queued' FROM s
+            )
+            INSERT INTO job_queue (job_type, payload, run_at, fair_rank, generation_id)
+            SELECT 'noop', '{}', now() - interval '1 hour' + make_interval(secs => i / 1000.0), (i - 1) / $2, gid
+              FROM s""";
+
+    /** Removes the benchmark's generations (their jobs go with them). */
+    static final String DELETE_BENCH_GENERATIONS = "DELETE FROM image_generations WHERE model_id = 'bench/noop'";
+
     static final String BENCH_FINISHED_TYPE = "bench_finished";
     static final Duration LEASE = Duration.ofMinutes(10);
     static final Duration T = Duration.ofMinutes(5);
     static final JsonObject RESULT = new JsonObject().put("bench", true);
+    static final String RESULT_JSON = RESULT.encode();
 
     @Inject
     JobRepository jobs;
+
+    @Inject
+    JobCompleter completer;
 
     @Inject
     Pool pool;
@@ -157,7 +164,12 @@ class QueueDrainBenchmark {
         exec("DELETE FROM job_queue");
         List<Outcome> all = new ArrayList<>();
         // Runs are interleaved (run → table state → cell) so that drift on a shared machine hits every cell alike.
+        String seedCmd = setting("bench.seed-cmd", "");
+        Map<Integer, Double> seedRates = new TreeMap<>();
         for (int run = 1; run <= runs; run++) {
+            if (!seedCmd.isEmpty()) {
+                seedRates.put(run, seedDrain(seedCmd, run));
+            }
             for (long finished : finishedStates) {
                 setFinishedRows(finished);
                 if (run == 1) {
@@ -165,7 +177,7 @@ class QueueDrainBenchmark {
                 }
                 for (String mode : modes) {
                     for (int b : batches) {
-                        if (mode.equals("batch") && b == 1) {
+                        if (!mode.equals("each") && b == 1) {
                             continue; // a batch of one is the "each" statement's work
                         }
                         for (int k : claimers) {
@@ -183,16 +195,18 @@ class QueueDrainBenchmark {
                 }
             }
         }
+        exec(DELETE_BENCH_GENERATIONS);
         exec("DELETE FROM job_queue");
         System.out.println(summary(all));
+        if (!seedRates.isEmpty()) {
+            System.out.println(ratios(all, seedRates));
+        }
         log("raw results: %s", out.toAbsolutePath());
     }
 
     /** Seeds N due pending jobs, drains them with K claimers, checks that every job was completed exactly once. */
     Outcome runOnce(Cell cell, int run, int n, double maxSeconds) throws Exception {
-        exec("DELETE FROM job_queue WHERE job_type = 'noop'");
-        exec(SEED_BACKLOG, n, intSetting("bench.users", 100));
-        exec("VACUUM ANALYZE job_queue");
+        seedBacklog(n);
         exec("CHECKPOINT");
 
         String loadBefore = loadAverage();
@@ -227,17 +241,29 @@ class QueueDrainBenchmark {
                     long t1 = System.nanoTime();
                     if (cell.mode().equals("batch")) {
                         UUID[] ids = claimed.stream().map(Job::id).toArray(UUID[]::new);
-                        Row r = pool.preparedQuery(BATCH_COMPLETE_EXPERIMENT).execute(Tuple.of(ids, owner, RESULT))
-                                .await().atMost(T).iterator().next();
-                        if (r.getLong("jobs") != ids.length) {
-                            throw new IllegalStateException("batch completion applied " + r.getLong("jobs") + " of "
-                                    + ids.length);
+                        String[] leases = claimed.stream().map(Job::leaseOwner).toArray(String[]::new);
+                        String[] results = new String[ids.length];
+                        Arrays.fill(results, RESULT_JSON);
+                        int done = jobs.completeMany(ids, leases, results).await().atMost(T).size();
+                        if (done != ids.length) {
+                            throw new IllegalStateException("batch completion applied " + done + " of " + ids.length);
                         }
                         myCompletes.add((System.nanoTime() - t1) / 1e6 / ids.length);
+                    } else if (cell.mode().equals("completer")) {
+                        // The product path: every claimed job completed on its own through JobCompleter, all at
+                        // once, as the worker's executors do; the completer gathers them into shared statements.
+                        List<Uni<Boolean>> all = claimed.stream()
+                                .map(j -> completer.complete(j.id(), j.leaseOwner(), RESULT)).toList();
+                        List<?> done = Uni.join().all(all).andFailFast().await().atMost(T);
+                        if (done.contains(Boolean.FALSE)) {
+                            throw new IllegalStateException("a completion was not applied");
+                        }
+                        myCompletes.add((System.nanoTime() - t1) / 1e6 / claimed.size());
                     } else {
                         for (Job j : claimed) {
                             long t2 = System.nanoTime();
-                            if (!jobs.complete(pool, j.id(), owner, RESULT).await().atMost(T).applied()) {
+                            if (jobs.completeMany(new UUID[] { j.id() }, new String[] { j.leaseOwner() },
+                                    new String[] { RESULT_JSON }).await().atMost(T).size() != 1) {
                                 throw new IllegalStateException("completion not applied for " + j.id());
                             }
                             myCompletes.add((System.nanoTime() - t2) / 1e6);
@@ -275,6 +301,16 @@ class QueueDrainBenchmark {
                 pct(completes, 99), claims.size(), emptyClaims.get(), loadBefore, loadAfter);
     }
 
+    /** Replaces the backlog with N due pending jobs (with generations when {@code bench.generations} is true). */
+    void seedBacklog(int n) {
+        exec(DELETE_BENCH_GENERATIONS);
+        exec("DELETE FROM job_queue WHERE job_type = 'noop'");
+        boolean generations = Boolean.parseBoolean(setting("bench.generations", "false"));
+        exec(generations ? SEED_BACKLOG_WITH_GENERATIONS : SEED_BACKLOG, n, intSetting("bench.users", 100));
+        exec("VACUUM ANALYZE job_queue");
+        exec("VACUUM ANALYZE image_generations");
+    }
+
     /** Puts exactly {@code rows} finished jobs (completed, no generation) in the table, then vacuums. */
     void setFinishedRows(long rows) {
         long have = count("SELECT count(*) FROM job_queue WHERE job_type = '" + BENCH_FINISHED_TYPE + "'");
@@ -308,9 +344,7 @@ class QueueDrainBenchmark {
 
     /** Prints the claim selection's plan with N pending jobs and the given finished rows (first run only). */
     void explainClaim(long finished, int n) {
-        exec("DELETE FROM job_queue WHERE job_type = 'noop'");
-        exec(SEED_BACKLOG, n, intSetting("bench.users", 100));
-        exec("VACUUM ANALYZE job_queue");
+        seedBacklog(n);
         StringBuilder plan = new StringBuilder();
         for (Row r : query("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + CLAIM_SELECT + " FOR UPDATE SKIP LOCKED")) {
             plan.append("    ").append(r.getString(0)).append('\n');
@@ -333,6 +367,41 @@ class QueueDrainBenchmark {
                 c.close().await().atMost(T);
             }
         }
+    }
+
+    /**
+     * Runs the seed's drain ({@code bench.seed-cmd}, e.g. benchmarks/drain/seed_drain.sh) once, bounded in time, and
+     * answers its jobs/s from the line {@code seed jobs_per_s=<rate> ...} it prints.
+     */
+    static double seedDrain(String cmd, int run) throws Exception {
+        Process p = new ProcessBuilder("bash", "-c", cmd).redirectErrorStream(true).start();
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("the seed drain did not finish in 10 minutes: " + cmd);
+        }
+        String out = new String(p.getInputStream().readAllBytes());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("seed jobs_per_s=([0-9.]+).*").matcher(out);
+        if (p.exitValue() != 0 || !m.find()) {
+            throw new IllegalStateException("the seed drain failed (exit " + p.exitValue() + "): " + out);
+        }
+        log("run %d %s", run, m.group(0));
+        return Double.parseDouble(m.group(1));
+    }
+
+    /** Each cell's jobs/s divided by the seed drain's jobs/s of the same run: median (min–max) over the runs. */
+    static String ratios(List<Outcome> all, Map<Integer, Double> seedRates) {
+        Map<Cell, List<Double>> byCell = new java.util.LinkedHashMap<>();
+        for (Outcome o : all) {
+            byCell.computeIfAbsent(o.cell(), c -> new ArrayList<>()).add(o.jobsPerSecond() / seedRates.get(o.run()));
+        }
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
+                "%nseed drain (claim_next_job + complete_job, pgbench) jobs/s per run: %s, median %.0f%n"
+                        + "| finished rows | completion | K | B | × seed drain of the same run, median (min–max) |%n"
+                        + "| ---: | --- | ---: | ---: | ---: |%n",
+                seedRates, median(new ArrayList<>(seedRates.values()))));
+        byCell.forEach((c, xs) -> s.append(String.format(Locale.ROOT, "| %,d | %s | %d | %d | %s |%n", c.finishedRows(),
+                c.mode(), c.claimers(), c.batch(), spread(xs, "%.2f"))));
+        return s.toString();
     }
 
     String summary(List<Outcome> all) {

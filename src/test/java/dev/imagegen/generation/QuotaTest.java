@@ -45,6 +45,9 @@ class QuotaTest {
             new GenerationParameters(1024, 1024, null, null, null, 1, null), null);
 
     @Inject
+    dev.imagegen.queue.JobCompleter completer;
+
+    @Inject
     GenerationRepository generations;
 
     @Inject
@@ -149,13 +152,13 @@ class QuotaTest {
         assertEquals(3, claimed.size());
         assertCountExact(user, 6); // queued → processing stays unfinished
 
-        assertTrue(jobs.complete(pool, claimed.get(0).id(), claimed.get(0).leaseOwner(), new JsonObject()).await().atMost(T).applied());
+        assertTrue(completer.complete(claimed.get(0).id(), claimed.get(0).leaseOwner(), new JsonObject()).await().atMost(T));
         assertCountExact(user, 5);
 
         assertTrue(jobs.fail(claimed.get(1).id(), claimed.get(1).leaseOwner(), "broken").await().atMost(T).applied());
         assertCountExact(user, 4);
 
-        assertTrue(jobs.retryLater(claimed.get(2).id(), claimed.get(2).leaseOwner(), "flaky", Duration.ofSeconds(1), false)
+        assertTrue(jobs.retryLater(claimed.get(2).id(), claimed.get(2).leaseOwner(), "flaky", Duration.ofSeconds(1))
                 .await().atMost(T).applied());
         assertCountExact(user, 4); // back to queued: still unfinished
 

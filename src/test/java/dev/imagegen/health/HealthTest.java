@@ -39,8 +39,8 @@ class HealthTest {
                 .body("checks.find { it.name == 'database' }.status", equalTo("UP"))
                 .body("checks.find { it.name == 'database' }.data.reachable", equalTo(true))
                 .body("checks.find { it.name == 'database' }.data.migrations", equalTo("applied"))
-                .body("checks.find { it.name == 'database' }.data.schema_version", equalTo("3"))
-                .body("checks.find { it.name == 'database' }.data.expected_schema_version", equalTo("3"))
+                .body("checks.find { it.name == 'database' }.data.schema_version", equalTo("4"))
+                .body("checks.find { it.name == 'database' }.data.expected_schema_version", equalTo("4"))
                 .body("checks.find { it.name == 'worker' }.status", equalTo("UP"))
                 .body("checks.find { it.name == 'worker' }.data.enabled", equalTo(true))
                 .body("checks.find { it.name == 'worker' }.data.running", equalTo(true))
@@ -55,7 +55,7 @@ class HealthTest {
                 .statusCode(200)
                 .body("status", equalTo("UP"))
                 .body("checks.name", containsInAnyOrder("startup"))
-                .body("checks[0].data.expected_schema_version", equalTo("3"))
+                .body("checks[0].data.expected_schema_version", equalTo("4"))
                 .body("checks[0].data.worker_enabled", equalTo(true))
                 .body("checks[0].data.worker_running", equalTo(true));
     }

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 import io.quarkus.test.junit.QuarkusTest;
 import io.vertx.mutiny.sqlclient.Pool;
 
-import dev.imagegen.queue.JobRepository;
+import dev.imagegen.queue.JobReadRepository;
 import dev.imagegen.queue.QueueStats;
 import dev.imagegen.testsupport.Db;
 import dev.imagegen.testsupport.JobFactory;
@@ -110,7 +110,7 @@ class MetricsTest {
                     VALUES ('metrics_test', '{}', 'processing', 1, 'another-replica', now() + interval '1 hour', now())""");
         }
         stats.refresh().await().atMost(WAIT);
-        JobRepository.Counts cached = stats.current();
+        JobReadRepository.Counts cached = stats.current();
         assertEquals(3, cached.pending());
         assertEquals(0, cached.due());
         assertEquals(2, cached.processing());

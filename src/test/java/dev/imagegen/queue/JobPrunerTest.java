@@ -212,7 +212,7 @@ class JobPrunerTest {
         SqlConnection other = pool.getConnection().await().atMost(WAIT);
         try {
             Transaction tx = other.begin().await().atMost(WAIT);
-            other.preparedQuery("SELECT pg_advisory_xact_lock($1)").execute(Tuple.of(JobRepository.RETENTION_LOCK_KEY))
+            other.preparedQuery("SELECT pg_advisory_xact_lock($1)").execute(Tuple.of(dev.imagegen.queue.maintenance.RetentionRepository.RETENTION_LOCK_KEY))
                     .await().atMost(WAIT);
 
             JobPruner.Result r = pruner.prune(HOUR, TWO_HOURS, false).await().atMost(WAIT);

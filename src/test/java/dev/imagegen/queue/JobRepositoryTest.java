@@ -37,6 +37,12 @@ class JobRepositoryTest {
     static final Duration T = Duration.ofSeconds(30);
 
     @Inject
+    JobCompleter completer;
+
+    @Inject
+    dev.imagegen.worker.GenerationJobRepository steps;
+
+    @Inject
     JobRepository jobs;
 
     @Inject
@@ -125,8 +131,8 @@ class JobRepositoryTest {
         assertEquals("queued", Db.query(pool, "SELECT status FROM image_generations WHERE id = $1", ids[0]).get(0).getString(0));
 
         assertFalse(jobs.fail(job.id(), job.leaseOwner(), "late").await().atMost(T).applied());
-        assertFalse(jobs.retryLater(job.id(), job.leaseOwner(), "late", Duration.ZERO, false).await().atMost(T).applied());
-        assertFalse(jobs.complete(pool, job.id(), job.leaseOwner(), new JsonObject()).await().atMost(T).applied());
+        assertFalse(jobs.retryLater(job.id(), job.leaseOwner(), "late", Duration.ZERO).await().atMost(T).applied());
+        assertFalse(completer.complete(job.id(), job.leaseOwner(), new JsonObject()).await().atMost(T));
         assertEquals("pending", Db.query(pool, "SELECT status FROM job_queue WHERE id = $1", job.id()).get(0).getString(0));
     }
 
@@ -137,7 +143,7 @@ class JobRepositoryTest {
         JobRepository.Cancellation c = jobs.cancelGeneration(ids[0]).await().atMost(T);
         assertTrue(c.canceled());
         assertEquals("processing", c.previousStatus());
-        assertFalse(jobs.complete(pool, job.id(), job.leaseOwner(), new JsonObject()).await().atMost(T).applied());
+        assertFalse(completer.complete(job.id(), job.leaseOwner(), new JsonObject()).await().atMost(T));
         assertEquals("canceled", Db.query(pool, "SELECT status FROM image_generations WHERE id = $1", ids[0]).get(0).getString(0));
         assertEquals("canceled", Db.query(pool, "SELECT status FROM job_queue WHERE id = $1", job.id()).get(0).getString(0));
         assertFalse(jobs.cancelGeneration(ids[0]).await().atMost(T).canceled(), "a finished generation is not canceled twice");
@@ -170,12 +176,13 @@ class JobRepositoryTest {
         UUID[] ids = JobFactory.generation(pool, "u");
         Db.exec(pool, "UPDATE image_generations SET replicate_prediction_id = 'p1' WHERE id = $1", ids[0]);
         String lease = claim("w", 1).get(0).leaseOwner();
-        assertTrue(jobs.retryLater(ids[1], lease, "boom", Duration.ofHours(1), false).await().atMost(T).applied());
+        assertTrue(jobs.retryLater(ids[1], lease, "boom", Duration.ofHours(1)).await().atMost(T).applied());
         assertEquals("p1", Db.query(pool, "SELECT replicate_prediction_id FROM image_generations WHERE id = $1", ids[0]).get(0).getString(0));
         assertEquals(0, claim("w", 1).size(), "not due before its backoff");
         Db.exec(pool, "UPDATE job_queue SET run_at = now() WHERE id = $1", ids[1]);
         lease = claim("w", 1).get(0).leaseOwner();
-        assertTrue(jobs.retryLater(ids[1], lease, "gone", Duration.ZERO, true).await().atMost(T).applied());
+        assertTrue(steps.forgetPrediction(ids[1], lease).await().atMost(T));
+        assertTrue(jobs.retryLater(ids[1], lease, "gone", Duration.ZERO).await().atMost(T).applied());
         assertNull(Db.query(pool, "SELECT replicate_prediction_id FROM image_generations WHERE id = $1", ids[0]).get(0).getString(0));
         assertEquals("queued", Db.query(pool, "SELECT status FROM image_generations WHERE id = $1", ids[0]).get(0).getString(0));
     }

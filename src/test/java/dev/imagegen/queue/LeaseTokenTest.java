@@ -42,6 +42,9 @@ class LeaseTokenTest {
     static final String REPLICA = "replica-1";
 
     @Inject
+    JobCompleter completer;
+
+    @Inject
     JobRepository jobs;
 
     @Inject
@@ -85,10 +88,11 @@ class LeaseTokenTest {
         assertEquals(List.of(), jobs.heartbeat(Map.of(old.id(), old.leaseOwner()), LEASE).await().atMost(T));
         assertFalse(steps.recordPrediction(old.id(), old.leaseOwner(), "p-old").await().atMost(T));
         assertFalse(steps.markDownloading(old.id(), old.leaseOwner()).await().atMost(T));
-        assertFalse(jobs.retryLater(old.id(), old.leaseOwner(), "late", Duration.ZERO, true).await().atMost(T).applied());
+        assertFalse(steps.forgetPrediction(old.id(), old.leaseOwner()).await().atMost(T));
+        assertFalse(jobs.retryLater(old.id(), old.leaseOwner(), "late", Duration.ZERO).await().atMost(T).applied());
         assertFalse(jobs.release(old.id(), old.leaseOwner(), Duration.ZERO).await().atMost(T).applied());
         assertFalse(jobs.fail(old.id(), old.leaseOwner(), "late").await().atMost(T).applied());
-        assertFalse(jobs.complete(pool, old.id(), old.leaseOwner(), new JsonObject()).await().atMost(T).applied());
+        assertFalse(completer.complete(old.id(), old.leaseOwner(), new JsonObject()).await().atMost(T));
         assertFalse(steps.recordImage(old.id(), old.leaseOwner(), 0,
                 new StoredImage("generations/late/0", "image/png", 1, 1, 1, "00")).await().atMost(T));
         assertFalse(steps.complete(old.id(), old.leaseOwner(), new JsonObject()).await().atMost(T));
@@ -141,7 +145,7 @@ class LeaseTokenTest {
         Job second = claimOne();
         assertEquals(first.attemptNumber(), second.attemptNumber());
         assertNotEquals(first.leaseOwner(), second.leaseOwner());
-        assertFalse(jobs.retryLater(first.id(), first.leaseOwner(), "late", Duration.ZERO, false).await().atMost(T).applied());
+        assertFalse(jobs.retryLater(first.id(), first.leaseOwner(), "late", Duration.ZERO).await().atMost(T).applied());
         assertEquals("processing", jobRow(second.id()).getString("status"));
     }
 }

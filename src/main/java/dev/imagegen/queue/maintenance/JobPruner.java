@@ -18,7 +18,6 @@ import io.smallrye.mutiny.Uni;
 
 import dev.imagegen.config.ImagegenConfig;
 import dev.imagegen.metrics.Metrics;
-import dev.imagegen.queue.JobRepository;
 import dev.imagegen.queue.JobStatus;
 
 /**
@@ -50,7 +49,7 @@ public class JobPruner {
     static final Duration BATCH_TIMEOUT = Duration.ofSeconds(60);
 
     @Inject
-    JobRepository jobs;
+    RetentionRepository retention;
 
     /** The other tables to sweep, in the order of their names (so every run sweeps them alike). */
     @All
@@ -144,7 +143,7 @@ public class JobPruner {
     }
 
     private Uni<Boolean> batches(JobStatus status, Duration age, boolean archive, long[] counts, int slot, int done) {
-        return jobs.pruneFinishedBatch(status, age, BATCH, archive)
+        return retention.pruneFinishedBatch(status, age, BATCH, archive)
                 .ifNoItem().after(BATCH_TIMEOUT).fail()
                 .flatMap(b -> {
                     if (!b.locked()) {
