@@ -2,6 +2,8 @@ package dev.imagegen.image;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -11,7 +13,6 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
-import io.vertx.mutiny.sqlclient.SqlClient;
 import io.vertx.mutiny.sqlclient.Tuple;
 
 /** All SQL on {@code images}. */
@@ -28,15 +29,35 @@ public class ImageRepository {
             + " i.size_bytes, i.width, i.height, i.sha256, i.created_at, g.user_id"
             + " FROM images i JOIN image_generations g ON g.id = i.generation_id WHERE i.id = $1";
 
-    /** Records one stored output; a second write of the same output (a resumed attempt) replaces the first. */
-    static final String UPSERT = """
+    /**
+     * Records one stored output of a job's generation as soon as its file is committed, so that a later
+     * attempt downloads only the outputs still missing. Guarded by the job's lease ($1 job id, $2 owner, job
+     * still processing; the job row is share-locked so a concurrent cancel or rescue is seen); a second write
+     * of the same output (a resumed attempt) replaces the first.
+     */
+    static final String RECORD_FOR_JOB = """
             INSERT INTO images (generation_id, output_index, storage_key, content_type, size_bytes, width, height, sha256)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            SELECT j.generation_id, $3::int, $4::text, $5::text, $6::bigint, $7::int, $8::int, $9::text
+              FROM job_queue j JOIN image_generations g ON g.id = j.generation_id
+             WHERE j.id = $1 AND j.status = 'processing' AND j.lease_owner = $2
+               AND g.status NOT IN ('completed', 'failed', 'canceled')
+               FOR SHARE OF j
             ON CONFLICT (generation_id, output_index) DO UPDATE
                SET storage_key = excluded.storage_key, content_type = excluded.content_type,
                    size_bytes = excluded.size_bytes, width = excluded.width, height = excluded.height,
                    sha256 = excluded.sha256, created_at = now()
+            RETURNING id
             """;
+
+    /** The output indexes of a generation already stored by an earlier attempt. */
+    static final String STORED_OUTPUTS = """
+            SELECT output_index FROM images WHERE generation_id = $1 ORDER BY output_index
+            """;
+
+    /** One output file as committed to the store, before it has an id of its own. */
+    public record StoredOutput(int outputIndex, String storageKey, String contentType, long sizeBytes, Integer width,
+            Integer height, String sha256) {
+    }
 
     /** An image with the user id of its generation's owner. */
     public record OwnedImage(Image image, String ownerId) {
@@ -64,17 +85,21 @@ public class ImageRepository {
                 });
     }
 
-    /** Records images in one batch on the given connection (part of the completing transaction). */
-    public Uni<Void> upsertAll(SqlClient client, List<Image> images) {
-        if (images.isEmpty()) {
-            return Uni.createFrom().voidItem();
-        }
-        List<Tuple> batch = new ArrayList<>(images.size());
-        for (Image i : images) {
-            batch.add(Tuple.from(java.util.Arrays.asList(i.generationId(), i.outputIndex(), i.storageKey(), i.contentType(),
-                    i.sizeBytes(), i.width(), i.height(), i.sha256())));
-        }
-        return client.preparedQuery(UPSERT).executeBatch(batch).replaceWithVoid();
+    /** Records one stored output under the job's lease; false when the lease was lost (nothing written). */
+    public Uni<Boolean> recordForJob(UUID jobId, String leaseOwner, StoredOutput output) {
+        Tuple t = Tuple.tuple().addValue(jobId).addValue(leaseOwner).addValue(output.outputIndex())
+                .addValue(output.storageKey()).addValue(output.contentType()).addValue(output.sizeBytes())
+                .addValue(output.width()).addValue(output.height()).addValue(output.sha256());
+        return pool.preparedQuery(RECORD_FOR_JOB).execute(t).map(rows -> rows.rowCount() > 0);
+    }
+
+    /** Output indexes of the generation already stored (by this or an earlier attempt). */
+    public Uni<Set<Integer>> storedOutputs(UUID generationId) {
+        return pool.preparedQuery(STORED_OUTPUTS).execute(Tuple.of(generationId)).map(rows -> {
+            Set<Integer> stored = new TreeSet<>();
+            rows.forEach(r -> stored.add(r.getInteger("output_index")));
+            return stored;
+        });
     }
 
     static List<Image> mapAll(RowSet<Row> rows) {
