@@ -124,10 +124,12 @@ class DatabaseRestartIT {
         long attempts = pg.number("SELECT sum(attempt_number) FROM job_queue");
         LOG.infof("FAULT dbrestart: enqueue-to-claim by NOTIFY (tick 60 s): %.2f s before, %.2f s after the restart, %.2f s after "
                 + "terminating %d connections; outage %.1f s; ready and listening %.1f s after the start; readiness samples "
-                + "%d (%d not 200, last %s; listening:false seen %s); followed stream: %s (%d lines, ended %s); 53 completed, attempts %d, creates %d",
+                + "%d (%d not 200, last %s; listening:false seen %s); followed stream: %s (%d lines, ended %s, "
+                + "reconnect needed %s); 53 completed, attempts %d, creates %d",
                 baseline, afterRestart, afterTerminate, terminated, outage, readyAgain, readiness.size(),
-                readiness.stream().filter(s -> s != 200).count(), readiness.isEmpty() ? "-" : readiness.get(readiness.size() - 1), listeningLost,
-                finalState, events.size(), streamEnded.get(), attempts, fake.createCount());
+                readiness.stream().filter(s -> s != 200).count(), readiness.isEmpty() ? "-" : readiness.get(readiness.size() - 1),
+                listeningLost,
+                finalState, events.size(), streamEnded.get(), events.contains("--- reconnect"), attempts, fake.createCount());
 
         assertTrue(sawDown, "readiness never went DOWN while the database was away: " + readiness);
         assertTrue(upAtEnd, "readiness did not come back: " + readiness);
