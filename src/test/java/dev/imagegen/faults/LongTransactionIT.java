@@ -16,6 +16,8 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.awaitility.Awaitility;
 import org.jboss.logging.Logger;
@@ -63,11 +65,12 @@ class LongTransactionIT {
         runCase(Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(20), Duration.ofSeconds(10), false);
     }
 
-    /** The case as the issue states it: 20 s warm-up, 1 min before, a transaction held 5 min, 1 min after. */
+    /** The case as the issue states it: 20 s warm-up, 1 min before, a transaction held 5 min (and 10 s), 1 min after. */
     @Test
     @Tag("faults-long")
     void transactionHeldFiveMinutesUnderSteadyLoad() throws Exception {
-        runCase(Duration.ofSeconds(20), Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofMinutes(1), true);
+        // 5 min 10 s: the log warns past 5 min, at the gauge's next refresh (2 s here).
+        runCase(Duration.ofSeconds(20), Duration.ofMinutes(1), Duration.ofSeconds(310), Duration.ofMinutes(1), true);
     }
 
     /** {@code warmUp} of load first (a fresh JVM claims slowly while it compiles), not measured. */
@@ -88,9 +91,11 @@ class LongTransactionIT {
         Thread.sleep(before.toMillis());
         double t1 = dbNow();
         long deadBefore = deadTuples();
+        long blocksBefore = pendingScanBlocks();
         double gaugeBefore = FaultKit.metric(FaultKit.scrape(service), "imagegen_db_oldest_transaction_seconds");
         double gaugeDuring;
         long deadDuring;
+        long blocksDuring;
         double t2;
         try (Connection held = db.connect()) {
             held.setAutoCommit(false);
@@ -102,6 +107,7 @@ class LongTransactionIT {
             t2 = dbNow();
             gaugeDuring = FaultKit.metric(FaultKit.scrape(service), "imagegen_db_oldest_transaction_seconds");
             deadDuring = deadTuples();
+            blocksDuring = pendingScanBlocks();
             held.rollback();
         }
         Thread.sleep(after.toMillis());
@@ -111,14 +117,22 @@ class LongTransactionIT {
         Awaitility.await("the gauge drops once the transaction ended").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
                 .until(() -> FaultKit.metric(FaultKit.scrape(service), "imagegen_db_oldest_transaction_seconds") < 5);
         long deadAfter = deadTuples();
+        long blocksAfter = pendingScanBlocks();
+        // Autovacuum may or may not have run by now; a manual VACUUM shows what the held transaction kept.
+        try (Connection c = db.connect(); Statement s = c.createStatement()) {
+            s.execute("VACUUM job_queue");
+        }
+        long blocksVacuumed = pendingScanBlocks();
         Awaitility.await("the queue drains").atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500))
                 .until(() -> db.number("SELECT count(*) FROM job_queue WHERE status <> 'completed'") == 0);
 
         String phases = String.format(Locale.ROOT, "before %s; during %s; after %s", window(t0, t1), window(t1, t2), window(t2, t3));
         LOG.infof("FAULT longtx (%d s held, %d/s offered, %d sent, %d refused): %s; oldest-transaction gauge before %.1f s, at the "
-                + "end of the hold %.1f s; job_queue n_dead_tup before %d, end of hold %d, after %d; warning logged %s",
+                + "end of the hold %.1f s; job_queue n_dead_tup before %d, end of hold %d, after %d; buffers read by a scan of the pending jobs before %d, end of "
+                + "hold %d, after %d, after VACUUM %d; warning logged %s",
                 during.toSeconds(), RATE_PER_SECOND, sent.get(), refused.get(), phases, gaugeBefore, gaugeDuring,
-                deadBefore, deadDuring, deadAfter, service.logText().contains("A transaction has been open"));
+                deadBefore, deadDuring, deadAfter, blocksBefore, blocksDuring, blocksAfter, blocksVacuumed,
+                service.logText().contains("A transaction has been open"));
 
         assertEquals(0, refused.get(), "an enqueue was not answered 202");
         assertEquals(sent.get(), db.number("SELECT count(*) FROM job_queue WHERE status = 'completed'"), "every job completed");
@@ -183,6 +197,15 @@ class LongTransactionIT {
 
     private double dbNow() {
         return db.number("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint") / 1000.0;
+    }
+
+    /** Shared buffers (hit + read) one scan of the pending jobs' partial index touches: dead entries cost buffers too. */
+    private long pendingScanBlocks() {
+        String plan = String.join("\n", db.rows("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT count(*) FROM job_queue "
+                + "WHERE status = 'pending'").get(0));
+        Matcher hit = Pattern.compile("\"Shared Hit Blocks\": (\\d+)").matcher(plan);
+        Matcher read = Pattern.compile("\"Shared Read Blocks\": (\\d+)").matcher(plan);
+        return (hit.find() ? Long.parseLong(hit.group(1)) : 0) + (read.find() ? Long.parseLong(read.group(1)) : 0);
     }
 
     private long deadTuples() {
