@@ -47,6 +47,12 @@ public class Metrics {
      * claims nothing during a pause window and one job at a time between two.
      */
     public static final String CLAIMING_PAUSED = "imagegen.worker.claiming.paused";
+    /**
+     * Age of the oldest transaction open in the service's database (any session but the probe's own, from
+     * {@code pg_stat_activity}; cached, refreshed on a schedule): one held open for minutes keeps every dead
+     * tuple of the queue alive and makes each claim scan more of them.
+     */
+    public static final String DB_OLDEST_TRANSACTION = "imagegen.db.oldest.transaction.seconds";
     /** Event streams (SSE) open on this replica. */
     public static final String STREAMS_OPEN = "imagegen.streams.open";
     /** Tag {@code reason}: user_limit (429), replica_limit (503). */
@@ -217,6 +223,13 @@ public class Metrics {
         Gauge.builder(CLAIMING_PAUSED, paused)
                 .description("1 while this replica pauses claiming because Replicate refused the account (HTTP 401/402), until a success")
                 .register(registry);
+    }
+
+    /** The oldest-open-transaction gauge, read from the age {@code health.OldestTransaction} caches. */
+    public void oldestTransactionGauge(Supplier<Number> seconds) {
+        Gauge.builder(DB_OLDEST_TRANSACTION, seconds)
+                .description("Age of the oldest transaction open in the database, from pg_stat_activity (cached)")
+                .baseUnit("seconds").register(registry);
     }
 
     /** The queue depth gauges, read from the counts {@code queue.QueueStats} caches. */

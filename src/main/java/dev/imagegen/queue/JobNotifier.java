@@ -49,6 +49,8 @@ public class JobNotifier {
 
     private static final Duration PING_INTERVAL = Duration.ofSeconds(30);
     private static final Duration PING_TIMEOUT = Duration.ofSeconds(10);
+    /** How often {@link #watch()} looks whether the LISTEN connection is still there. */
+    private static final Duration WATCH_INTERVAL = Duration.ofSeconds(1);
 
     @Inject
     Vertx vertx;
@@ -79,6 +81,8 @@ public class JobNotifier {
     private volatile boolean stopped;
     private PgSubscriber subscriber;
     private long pingTimer = -1;
+    private long watchTimer = -1;
+    private volatile boolean lost;
 
     void start(@jakarta.enterprise.event.Observes StartupEvent ev) {
         if (url.isEmpty()) {
@@ -98,7 +102,12 @@ public class JobNotifier {
                     }
                 })
                 .subscribeHandler(() -> {
+                    // Called after every (re)connection, once LISTEN is in place again.
                     listening = true;
+                    if (lost) {
+                        lost = false;
+                        LOG.info("LISTEN connection re-established; notifications resume");
+                    }
                     wakeLocal();
                 });
         subscriber.channel(STATUS_CHANNEL).handler(this::statusChanged);
@@ -111,6 +120,26 @@ public class JobNotifier {
         });
         connect();
         pingTimer = vertx.setPeriodic(PING_INTERVAL.toMillis(), id -> ping());
+        watchTimer = vertx.setPeriodic(WATCH_INTERVAL.toMillis(), id -> watch());
+    }
+
+    /**
+     * The subscriber reconnects by itself when its connection drops (the database restarted, the session was
+     * terminated), and calls its close handler only when it gives up for good, which its policy here never
+     * does. So a lost connection is seen here: no actual connection means nothing is listening until the
+     * subscribe handler runs again. Without this, {@link #listening()} stayed true through a whole outage:
+     * readiness reported {@code listening: true} and the event streams never switched to their fallback
+     * polling, nor re-read everything once the connection was back.
+     */
+    private void watch() {
+        if (stopped || subscriber == null || !listening) {
+            return;
+        }
+        if (subscriber.getDelegate().actualConnection() == null) {
+            listening = false;
+            lost = true;
+            LOG.warn("LISTEN connection lost; reconnecting (the scheduler tick keeps the queue moving)");
+        }
     }
 
     private void connect() {
@@ -225,6 +254,10 @@ public class JobNotifier {
         if (pingTimer >= 0) {
             vertx.cancelTimer(pingTimer);
             pingTimer = -1;
+        }
+        if (watchTimer >= 0) {
+            vertx.cancelTimer(watchTimer);
+            watchTimer = -1;
         }
         if (subscriber != null && !subscriber.closed()) {
             subscriber.close().subscribe().with(x -> {

@@ -20,7 +20,10 @@ import org.junit.jupiter.api.Test;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Transaction;
 
+import dev.imagegen.health.OldestTransaction;
 import dev.imagegen.queue.JobReadRepository;
 import dev.imagegen.queue.QueueStats;
 import dev.imagegen.testsupport.Db;
@@ -37,6 +40,9 @@ class MetricsTest {
 
     @Inject
     QueueStats stats;
+
+    @Inject
+    OldestTransaction oldestTransaction;
 
     @BeforeEach
     void clean() {
@@ -65,7 +71,7 @@ class MetricsTest {
     @Test
     void everyDeclaredMeterIsExposedInItsPrometheusForm() throws Exception {
         List<String> names = meterNames();
-        assertEquals(18, names.size(), "Metrics declares " + names); // 14 + claiming paused + the 3 event-stream meters
+        assertEquals(19, names.size(), "Metrics declares " + names); // 14 + claiming paused + the 3 event-stream meters + oldest transaction
         String body = scrape();
         List<String> missing = new ArrayList<>();
         for (String name : names) {
@@ -128,6 +134,25 @@ class MetricsTest {
         Db.exec(pool, "DELETE FROM job_queue WHERE status = 'processing'");
         await().atMost(WAIT).untilAsserted(
                 () -> assertEquals(0.0, gauge(scrape(), "imagegen_queue_depth{status=\"processing\"}")));
+    }
+
+    /** A transaction held open beside the service shows as the oldest-transaction gauge, and drops when it ends. */
+    @Test
+    void oldestTransactionGaugeShowsATransactionHeldOpen() throws Exception {
+        SqlConnection held = pool.getConnection().await().atMost(WAIT);
+        try {
+            Transaction tx = held.begin().await().atMost(WAIT);
+            held.query("SELECT txid_current()").execute().await().atMost(WAIT);
+            Thread.sleep(1_500);
+            double age = oldestTransaction.refresh().await().atMost(WAIT).age();
+            assertTrue(age >= 1.4, "age " + age);
+            await().atMost(WAIT).untilAsserted(() -> assertTrue(gauge(scrape(), "imagegen_db_oldest_transaction_seconds") >= 1.4));
+            tx.rollback().await().atMost(WAIT);
+        } finally {
+            held.close().await().atMost(WAIT);
+        }
+        assertTrue(oldestTransaction.refresh().await().atMost(WAIT).age() < 1.4);
+        assertTrue(oldestTransaction.seconds() < 1.4);
     }
 
     static double gauge(String body, String series) {
