@@ -70,12 +70,14 @@ class LoadIT {
         List<Thread> clients = new ArrayList<>();
         for (int c = 0; c < 16; c++) {
             int client = c;
-            clients.add(Thread.ofPlatform().start(() -> {
+            Thread t = new Thread(() -> {
                 for (int i = 0; System.nanoTime() < stopAt && i < 400; i++) {
                     HttpResponse<String> r = FaultCase.enqueue(service, user, "max " + client + " " + i).join();
                     (r.statusCode() == 202 ? accepted : refused).incrementAndGet();
                 }
-            }));
+            });
+            t.start();
+            clients.add(t);
         }
         for (Thread t : clients) {
             t.join(30_000);

@@ -29,8 +29,8 @@ import io.vertx.core.json.JsonObject;
  * Case 7: the filesystem store full (a real ENOSPC) or unwritable (a real EROFS) in the middle of downloads.
  * The packaged service runs in a user and mount namespace of its own
  * ({@code unshare -Urm sh -c 'mount -t tmpfs -o size=4m tmpfs DIR && exec java …'}) with its store on that
- * 4 MiB tmpfs; the test sees the store through {@code /proc/PID/root} and remounts it read-only with
- * {@code nsenter}. Checked: every generation ends completed or failed with a readable message; no file
+ * 4 MiB tmpfs; the test sees the store through {@code /proc/PID/root} and mounts a read-only file system over it with
+ * {@code nsenter}, or hides it under a read-only one. Checked: every generation ends completed or failed with a readable message; no file
  * appears under a key unless it is whole (sampled every 20 ms, and at the end by size and SHA-256); nothing is
  * linked in the API for a failed one; the temporary files are gone and the space is free again afterwards.
  */
@@ -67,6 +67,9 @@ class StorageFullIT {
         Map<String, String> env = FaultCase.env(db, fake, 8, storeDir);
         env.put("IMAGEGEN_DOWNLOAD_MAX_BYTES", Long.toString(64L * 1024 * 1024));
         env.put("IMAGEGEN_JOBS_MAX_ATTEMPTS", "4");
+        // Abandoned temporary files (untouched for twice the read timeout) are swept every second.
+        env.put("IMAGEGEN_DOWNLOAD_READ_TIMEOUT", "2s");
+        env.put("IMAGEGEN_STORAGE_TMP_SWEEP_INTERVAL", "1s");
         service = PackagedService.start(env, "storage-full", PackagedService.pickPort(), java -> List.of("unshare", "-Urm", "sh", "-c",
                 "mount -t tmpfs -o size=" + TMPFS_BYTES + " tmpfs '" + mount + "' && mkdir '" + storeDir + "' && exec \"$@\"", "sh",
                 java.get(0), java.get(1), java.get(2), java.get(3)));
@@ -103,30 +106,42 @@ class StorageFullIT {
         List<String> unwritable = enqueue(user, 4, "read-only");
         Awaitility.await("downloads being written").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
                 .until(() -> tmpFiles(store) >= 1);
-        remount("ro");
+        // A tmpfs cannot be remounted read-only while files are open for writing, so the storage folder is
+        // replaced instead: a read-only file system is mounted over it (as when a volume is swapped under a
+        // running pod), and taken away again.
+        nsenter("mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", storeDir);
         long roAt = System.nanoTime();
         try {
             Awaitility.await("an attempt failed on the read-only store").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
                     .until(() -> db.number("SELECT count(*) FROM job_queue WHERE error_message LIKE '%could not be stored%' "
                             + "AND status <> 'completed'") >= 1);
+            // Long enough for the downloads that were being written when the folder was replaced to end on it.
+            long left = TimeUnit.MILLISECONDS.toNanos(3000) - (System.nanoTime() - roAt);
+            if (left > 0) {
+                TimeUnit.NANOSECONDS.sleep(left);
+            }
         } finally {
-            remount("rw");
+            nsenter("umount", storeDir);
         }
         double roSeconds = (System.nanoTime() - roAt) / 1e9;
-        watchUntilTerminal(store, unwritable, partialSeen, Duration.ofSeconds(90), false);
+        watchUntilTerminal(store, unwritable, partialSeen, Duration.ofSeconds(90), true);
         long completedC = db.number("SELECT count(*) FROM image_generations WHERE status = 'completed' AND prompt LIKE 'read-only%'");
         List<String> failedC = db.strings("SELECT error_message FROM image_generations WHERE status = 'failed' AND prompt LIKE 'read-only%'");
         failedC.forEach(m -> assertTrue(FaultCase.readable(m), m));
         assertEquals(4, completedC + failedC.size());
         assertEquals(0, partialSeen.get(), "a partial file appeared under a key");
         assertEquals(3 + completedC, wholeFiles(store), "stored files are whole");
-        Awaitility.await("no temporary file left after EROFS").atMost(Duration.ofSeconds(10)).until(() -> tmpFiles(store) == 0);
+        long leftAtEnd = tmpFiles(store);
+        long swept = System.nanoTime();
+        Awaitility.await("no temporary file left after EROFS").atMost(Duration.ofSeconds(20)).until(() -> tmpFiles(store) == 0);
+        double sweptSeconds = (System.nanoTime() - swept) / 1e9;
+        assertEquals(0, usedBytes(store));
         long retriedC = db.number("SELECT count(*) FROM job_queue j JOIN image_generations g ON g.id = j.generation_id "
                 + "WHERE g.prompt LIKE 'read-only%' AND j.attempt_number > 1");
         LOG.infof("FAULT storage: ENOSPC: 3/3 failed readably (%s), %d attempts, peak use %d of %d bytes, then 0; "
-                + "after: 3/3 completed whole; EROFS for %.1f s: %d/4 completed (%d retried), %d failed %s; partial files seen: %d",
+                + "after: 3/3 completed whole; folder replaced for %.1f s: %d/4 completed (%d retried), %d failed %s; %d temporary files left behind, swept in %.1f s; partial files seen: %d",
                 fullErrors.get(0), attemptsFull, maxUsed, TMPFS_BYTES, roSeconds, completedC, retriedC, failedC.size(), failedC,
-                partialSeen.get());
+                leftAtEnd, sweptSeconds, partialSeen.get());
     }
 
     private List<String> enqueue(String user, int n, String prompt) {
@@ -235,9 +250,11 @@ class StorageFullIT {
         }
     }
 
-    private void remount(String mode) throws Exception {
-        Process p = new ProcessBuilder("nsenter", "-t", Long.toString(service.pid()), "-U", "-m", "mount", "-o", "remount," + mode,
-                mount.toString()).redirectErrorStream(true).start();
+    /** Runs {@code command} in the service's user and mount namespaces. */
+    private void nsenter(String... command) throws Exception {
+        List<String> line = new ArrayList<>(List.of("nsenter", "-t", Long.toString(service.pid()), "-U", "-m"));
+        line.addAll(List.of(command));
+        Process p = new ProcessBuilder(line).redirectErrorStream(true).start();
         assertTrue(p.waitFor(10, TimeUnit.SECONDS), "nsenter hung");
         assertEquals(0, p.exitValue(), new String(p.getInputStream().readAllBytes()));
     }
