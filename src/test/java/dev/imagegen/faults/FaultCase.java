@@ -69,6 +69,35 @@ final class FaultCase {
         return HTTP.sendAsync(request, HttpResponse.BodyHandlers.ofString());
     }
 
+    /**
+     * One enqueue with an {@code Idempotency-Key}; a 503 (database connection lost, readiness down) is retried
+     * with the same key after its {@code Retry-After}, up to {@code retries} times, each retry counted in
+     * {@code retried}.
+     */
+    static CompletableFuture<HttpResponse<String>> enqueueRetrying(PackagedService service, String user, String prompt, int retries,
+            java.util.concurrent.atomic.AtomicInteger retried) {
+        String key = UUID.randomUUID().toString();
+        HttpRequest request = HttpRequest.newBuilder(URI.create(service.baseUrl() + "/v1/generations"))
+                .timeout(Duration.ofSeconds(20)).header("Idempotency-Key", key)
+                .header("Authorization", Tokens.bearer(user)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"" + prompt + "\",\"width\":256,\"height\":256}"))
+                .build();
+        return send(request, retries, retried);
+    }
+
+    private static CompletableFuture<HttpResponse<String>> send(HttpRequest request, int retries,
+            java.util.concurrent.atomic.AtomicInteger retried) {
+        return HTTP.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenCompose(r -> {
+            if (r.statusCode() != 503 || retries <= 0) {
+                return CompletableFuture.completedFuture(r);
+            }
+            retried.incrementAndGet();
+            long wait = r.headers().firstValue("Retry-After").map(Long::parseLong).orElse(1L);
+            return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(wait, java.util.concurrent.TimeUnit.SECONDS))
+                    .thenCompose(x -> send(request, retries - 1, retried));
+        });
+    }
+
     /** GET {@code path} as {@code user}. */
     static HttpResponse<String> get(PackagedService service, String user, String path) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(URI.create(service.baseUrl() + path)).timeout(Duration.ofSeconds(20))

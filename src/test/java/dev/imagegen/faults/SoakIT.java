@@ -38,7 +38,9 @@ import io.vertx.core.json.JsonObject;
  * file descriptors, the service's database connections and the open-streams gauge. At the end (load stopped,
  * queue drained) each must be back near its level after the first minute: heap and RSS within 25 % + 16 MiB,
  * fds within 20, database connections no more than the pool plus the listener, no stream open. Also: every
- * generation ended, none stuck, no attempt paid twice.
+ * generation ended, none stuck, no attempt paid twice, and every enqueue answered 202 (each carries an
+ * {@code Idempotency-Key}; one whose database connection was killed under it answers 503 with
+ * {@code Retry-After} and is sent again with the same key: never a 500).
  *
  * <p>Only with {@code -Dsoak.minutes}: {@code ./mvnw verify -Pfaults -Dit.test=SoakIT -Dsoak.minutes=30}.
  */
@@ -88,6 +90,7 @@ class SoakIT {
 
         List<Sample> samples = new ArrayList<>();
         Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
+        AtomicInteger retried503 = new AtomicInteger();
         AtomicInteger streamsOpened = new AtomicInteger();
         AtomicInteger streamsEnded = new AtomicInteger();
         AtomicInteger streamsFailed = new AtomicInteger();
@@ -107,7 +110,7 @@ class SoakIT {
                 TimeUnit.NANOSECONDS.sleep(wait);
             }
             boolean follow = sent % 5 == 0;
-            CompletableFuture<?> call = FaultCase.enqueue(service, user, "soak " + sent).thenCompose(r -> {
+            CompletableFuture<?> call = FaultCase.enqueueRetrying(service, user, "soak " + sent, 5, retried503).thenCompose(r -> {
                 statuses.computeIfAbsent(r.statusCode(), k -> new AtomicInteger()).incrementAndGet();
                 if (!follow || r.statusCode() != 202) {
                     return CompletableFuture.completedFuture(null);
@@ -162,9 +165,9 @@ class SoakIT {
             table.append(String.format("%n  min %5.1f heap %6.1f MiB rss %6.1f MiB fds %4d db %3d streams %3.0f pending %4d", s.minute(),
                     s.heapMib(), s.rssMib(), s.fds(), s.dbConnections(), s.streams(), s.pending()));
         }
-        LOG.infof("FAULT soak: %d min (%.0f s of load), %d enqueued %s, %d completed, %d failed, %d attempts with two predictions; "
+        LOG.infof("FAULT soak: %d min (%.0f s of load), %d enqueued %s (%d retries after a 503), %d completed, %d failed, %d attempts with two predictions; "
                 + "%d kills (%d connections); streams %d opened, %d ended, %d failed; storm %s; samples (after GC):%s", minutes, loadSeconds, sent,
-                statuses, completed, failed, twice, kills, killed, streamsOpened.get(), streamsEnded.get(), streamsFailed.get(), fake.stormCounts(),
+                statuses, retried503.get(), completed, failed, twice, kills, killed, streamsOpened.get(), streamsEnded.get(), streamsFailed.get(), fake.stormCounts(),
                 table);
 
         assertEquals(sent, statuses.getOrDefault(202, new AtomicInteger()).get(), "answers " + statuses);
