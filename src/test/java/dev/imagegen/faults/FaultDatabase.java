@@ -45,29 +45,6 @@ final class FaultDatabase implements AutoCloseable {
         }
     }
 
-    /** The first column of every row {@code sql} answers, as text (null stays null). */
-    java.util.List<String> strings(String sql) {
-        try (Connection c = DriverManager.getConnection(url(name), USER, PASSWORD); Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery(sql)) {
-            java.util.List<String> out = new java.util.ArrayList<>();
-            while (rs.next()) {
-                out.add(rs.getString(1));
-            }
-            return out;
-        } catch (SQLException e) {
-            throw new IllegalStateException(sql + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** Runs {@code sql} on this case's database (as the superuser) and returns the update count, or -1. */
-    int update(String sql) {
-        try (Connection c = DriverManager.getConnection(url(name), USER, PASSWORD); Statement s = c.createStatement()) {
-            return s.execute(sql) ? -1 : s.getUpdateCount();
-        } catch (SQLException e) {
-            throw new IllegalStateException(sql + ": " + e.getMessage(), e);
-        }
-    }
-
     @Override
     public void close() {
         execute(url("postgres"), "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
@@ -80,6 +57,20 @@ final class FaultDatabase implements AutoCloseable {
     private static void execute(String url, String sql) {
         try (Connection c = DriverManager.getConnection(url, USER, PASSWORD); Statement s = c.createStatement()) {
             s.execute(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException(sql + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The first column of every row {@code sql} answers, as text (null stays null). */
+    java.util.List<String> strings(String sql) {
+        try (Connection c = DriverManager.getConnection(url(name), USER, PASSWORD); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
+            java.util.List<String> out = new java.util.ArrayList<>();
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+            return out;
         } catch (SQLException e) {
             throw new IllegalStateException(sql + ": " + e.getMessage(), e);
         }
