@@ -40,14 +40,22 @@ final class OutputFiles {
         if (cached != null) {
             return Future.succeededFuture(cached);
         }
-        return rendering.computeIfAbsent(key, k -> vertx.<byte[]>executeBlocking(
-                () -> PngImages.render(p.prompt, p.seed + index, p.width, p.height), false)
+        // Not computeIfAbsent: a render that ends before its listener is added runs the listener at once, and
+        // its removal inside computeIfAbsent threw "Recursive update" (seen under load: the download got a 500).
+        io.vertx.core.Promise<byte[]> promise = io.vertx.core.Promise.promise();
+        Future<byte[]> raced = rendering.putIfAbsent(key, promise.future());
+        if (raced != null) {
+            return raced;
+        }
+        vertx.<byte[]>executeBlocking(() -> PngImages.render(p.prompt, p.seed + index, p.width, p.height), false)
                 .onComplete(ar -> {
-                    rendering.remove(k);
+                    rendering.remove(key, promise.future());
                     if (ar.succeeded() && keep.test(p)) {
-                        cache.put(k, ar.result());
+                        cache.put(key, ar.result());
                     }
-                }));
+                    promise.handle(ar);
+                });
+        return promise.future();
     }
 
     void forget(String predictionId) {

@@ -55,6 +55,14 @@ public interface SimulatorInterceptor {
         return 1;
     }
 
+    /**
+     * How long to hold copy {@code copy} (0-based) of one webhook message before its first delivery attempt:
+     * zero sends it at once. Different delays per message deliver them late and out of order.
+     */
+    default java.time.Duration webhookDelay(String predictionId, String event, int copy) {
+        return java.time.Duration.ZERO;
+    }
+
     /** Told about every webhook delivery attempt once it has an outcome. */
     default void webhookAttempted(WebhookAttempt attempt) {
     }

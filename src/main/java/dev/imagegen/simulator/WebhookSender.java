@@ -51,7 +51,17 @@ final class WebhookSender {
         byte[] body = p.toJson(true).encode().getBytes(StandardCharsets.UTF_8);
         String messageId = "msg_" + ids.next();
         for (int i = 0; i < copies; i++) {
-            deliver(p, event, messageId, body, 1);
+            Duration delay;
+            try {
+                delay = settings.interceptor.webhookDelay(p.id, event, i);
+            } catch (RuntimeException e) {
+                delay = Duration.ZERO;
+            }
+            if (delay == null || delay.isZero() || delay.isNegative()) {
+                deliver(p, event, messageId, body, 1);
+            } else {
+                timers.later(delay, () -> deliver(p, event, messageId, body, 1));
+            }
         }
     }
 

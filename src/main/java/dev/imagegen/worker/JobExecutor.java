@@ -114,7 +114,7 @@ public class JobExecutor {
             case PERMANENT -> {
                 outcome = Outcome.FAILED;
                 logLine = String.format("job=%s generation=%s failed: %s", job.id(), job.generationId(), je.getMessage());
-                write = jobs.fail(job.id(), owner, je.getMessage());
+                write = jobs.fail(job.id(), owner, sentence(je.getMessage()));
             }
             default -> {
                 boolean forget = je.kind() == Kind.OUTPUT_GONE;
@@ -129,7 +129,7 @@ public class JobExecutor {
                             : jobs.retryLater(job.id(), owner, je.getMessage(), delay);
                 } else {
                     outcome = Outcome.FAILED;
-                    String message = je.getMessage() + " (gave up after " + job.attemptNumber() + " attempt"
+                    String message = sentence(je.getMessage()) + " (gave up after " + job.attemptNumber() + " attempt"
                             + (job.attemptNumber() == 1 ? "" : "s") + ")";
                     logLine = String.format("job=%s generation=%s failed: %s", job.id(), job.generationId(), message);
                     write = jobs.fail(job.id(), owner, message);
@@ -152,5 +152,17 @@ public class JobExecutor {
                             job.id(), job.generationId(), err.getMessage());
                     return Outcome.LOST;
                 });
+    }
+
+    /**
+     * A failure as the user reads it: starting with a capital. Some causes are worded as fragments for the
+     * logs ("the output host answered HTTP 503"); found by the fault storm (RELIABILITY.md, case 6).
+     */
+    static String sentence(String message) {
+        if (message == null || message.isBlank()) {
+            return "The generation failed for an unknown reason.";
+        }
+        String m = message.strip();
+        return Character.toUpperCase(m.charAt(0)) + m.substring(1);
     }
 }

@@ -86,4 +86,18 @@ final class FaultDatabase implements AutoCloseable {
             throw new IllegalStateException(sql + ": " + e.getMessage(), e);
         }
     }
+
+    /** The first column of every row {@code sql} answers, as text (null stays null). */
+    java.util.List<String> strings(String sql) {
+        try (Connection c = DriverManager.getConnection(url(name), USER, PASSWORD); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
+            java.util.List<String> out = new java.util.ArrayList<>();
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IllegalStateException(sql + ": " + e.getMessage(), e);
+        }
+    }
 }

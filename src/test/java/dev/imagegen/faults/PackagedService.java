@@ -125,6 +125,81 @@ final class PackagedService implements AutoCloseable {
         }
     }
 
+    /**
+     * Like {@link #start(Map, String)}, on a {@code port} chosen beforehand (webhook mode needs its public URL
+     * before start), with the java command handed to {@code wrap} first: e.g. to run it inside
+     * {@code unshare -Urm sh -c '… && exec java …'}. {@code wrap} must exec java (the PID stays the JVM's).
+     */
+    static PackagedService start(Map<String, String> env, String logName, int port,
+            java.util.function.UnaryOperator<List<String>> wrap) throws IOException {
+        if (!Files.isRegularFile(JAR)) {
+            throw new IllegalStateException(JAR + " is missing: run ./mvnw package first");
+        }
+        Path log = Path.of("target", "faults", logName + ".log");
+        Files.createDirectories(log.getParent());
+        List<String> java = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-jar", JAR.toString()));
+        ProcessBuilder pb = new ProcessBuilder(wrap.apply(java)).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
+        pb.environment().putAll(env);
+        pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(port));
+        PackagedService service = new PackagedService(pb.start(), port, log);
+        try {
+            Awaitility.await("ready on port " + port).atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> {
+                        if (!service.process.isAlive()) {
+                            throw new AssertionError("the service exited at start:\n" + Files.readString(log));
+                        }
+                        return service.readyStatus() == 200;
+                    });
+        } catch (RuntimeException | Error e) {
+            service.close();
+            throw e;
+        }
+        return service;
+    }
+
+    /** A free local port, for {@link #start(Map, String, int, java.util.function.UnaryOperator)}. */
+    static int pickPort() throws IOException {
+        return freePort();
+    }
+
+    /** The process' resident set size in KiB, from {@code /proc/PID/status}. */
+    long rssKib() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid()), "status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return -1;
+    }
+
+    /** Open file descriptors of the process, from {@code /proc/PID/fd}. */
+    long openFds() throws IOException {
+        try (var fds = Files.list(Path.of("/proc", Long.toString(pid()), "fd"))) {
+            return fds.count();
+        }
+    }
+
+    /** The Prometheus text of {@code /q/metrics}. */
+    String metrics() throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/q/metrics")).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    /** The sum of every sample of {@code metric} whose labels contain {@code labelPart} ("" for all). */
+    static double metricSum(String text, String metric, String labelPart) {
+        double sum = 0;
+        for (String line : text.split("\n")) {
+            if (line.startsWith(metric + "{") || line.startsWith(metric + " ")) {
+                if (line.contains(labelPart)) {
+                    sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+        }
+        return sum;
+    }
+
     private static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();

@@ -105,7 +105,7 @@ class KubernetesManifestsTest {
     /** Variables the service reads that do not come from ImagegenConfig. */
     private static final Set<String> EXPLICIT_ENV = Set.of("REPLICATE_API_TOKEN", "QUARKUS_HTTP_PORT",
             "QUARKUS_DATASOURCE_REACTIVE_URL", "QUARKUS_DATASOURCE_JDBC_URL", "QUARKUS_DATASOURCE_USERNAME",
-            "QUARKUS_DATASOURCE_PASSWORD");
+            "QUARKUS_DATASOURCE_PASSWORD", "QUARKUS_SHUTDOWN_DELAY");
     private static final Pattern EXPLICIT_ENV_PATTERN = Pattern.compile("QUARKUS_LOG_[A-Z0-9_]+|AWS_[A-Z0-9_]+|JAVA_OPTS[A-Z0-9_]*");
 
     private static final Set<String> KUSTOMIZATION_KEYS = Set.of("apiVersion", "kind", "resources", "components",
@@ -708,8 +708,26 @@ class KubernetesManifestsTest {
         assertNotNull(period, layer + ": set terminationGracePeriodSeconds");
         assertTrue(period > defaultGrace.toSeconds(), layer + ": terminationGracePeriodSeconds " + period
                 + " must exceed the default shutdown grace " + defaultGrace);
-        assertTrue(period >= preStop + grace.toSeconds() + 5, layer + ": terminationGracePeriodSeconds " + period
-                + " leaves no margin over the preStop sleep (" + preStop + " s) and the shutdown grace (" + grace + ")");
+        // Readiness must go DOWN (QUARKUS_SHUTDOWN_DELAY) before the worker's grace starts, and the whole
+        // sequence, preStop sleep + shutdown delay + grace, must end before the kubelet's SIGKILL.
+        Duration delay = shutdownDelay(docs, pod);
+        assertTrue(delay.toSeconds() > 0, layer + ": set QUARKUS_SHUTDOWN_DELAY so readiness goes DOWN before the drain");
+        assertTrue(period >= preStop + delay.toSeconds() + grace.toSeconds() + 5, layer + ": terminationGracePeriodSeconds "
+                + period + " leaves no margin over the preStop sleep (" + preStop + " s), QUARKUS_SHUTDOWN_DELAY (" + delay
+                + ") and the shutdown grace (" + grace + ")");
+    }
+
+    /** QUARKUS_SHUTDOWN_DELAY as the container gets it (its env wins over the ConfigMap); zero when unset. */
+    private static Duration shutdownDelay(List<Doc> docs, PodSpec pod) {
+        String value = configMapData(docs).get("QUARKUS_SHUTDOWN_DELAY");
+        for (Container c : pod.getContainers()) {
+            for (EnvVar env : c.getEnv()) {
+                if ("QUARKUS_SHUTDOWN_DELAY".equals(env.getName()) && env.getValue() != null) {
+                    value = env.getValue();
+                }
+            }
+        }
+        return value == null ? Duration.ZERO : duration(value);
     }
 
     @ParameterizedTest

@@ -151,6 +151,24 @@ public final class FakeReplicate implements AutoCloseable {
     private volatile Drip drip;
     private volatile ListHold listHold;
     private final AtomicInteger dripRequests = new AtomicInteger();
+    private volatile Storm storm;
+    private final Map<String, AtomicInteger> stormCounts = new ConcurrentHashMap<>();
+    private final java.util.Set<String> stormTruncations = ConcurrentHashMap.newKeySet();
+
+    /**
+     * {@link #storm}: the share of calls (and of webhook messages) that get a fault, the random source,
+     * and the longest delay of a late webhook.
+     */
+    private record Storm(double rate, java.util.Random random, Duration maxWebhookDelay) {
+
+        synchronized double roll() {
+            return random.nextDouble();
+        }
+
+        synchronized int pick(int n) {
+            return random.nextInt(n);
+        }
+    }
 
     /** {@link #holdListsUntilPredictions}: how many predictions must exist, and the longest hold. */
     private record ListHold(int predictions, Duration max) {
@@ -266,6 +284,9 @@ public final class FakeReplicate implements AutoCloseable {
         drip = null;
         listHold = null;
         dripRequests.set(0);
+        storm = null;
+        stormCounts.clear();
+        stormTruncations.clear();
         simulator.reset();
         configureDefaults();
         return this;
@@ -408,6 +429,33 @@ public final class FakeReplicate implements AutoCloseable {
     public FakeReplicate holdListsUntilPredictions(int predictions, Duration max) {
         this.listHold = new ListHold(predictions, max);
         return this;
+    }
+
+    // ---------------------------------------------------------------- random faults
+
+    /**
+     * A fault storm: each call to the API or the file server (scripted faults go first) gets, with
+     * probability {@code rate}, one of 429 (Retry-After 1 s), 500, 503, a hang, a reset; a create may also
+     * be carried out with its answer lost, and a download may be truncated (half the declared bytes, then a
+     * closed connection) or find the prediction's outputs expired. Each webhook message is, with probability
+     * {@code rate}, dropped or sent twice, and (independently, with the same probability) held back up to
+     * {@code maxWebhookDelay}, so that messages arrive late and out of order. {@code rate} 0 ends the storm.
+     * {@link #stormCounts()} tells what was injected.
+     */
+    public FakeReplicate storm(double rate, long seed, Duration maxWebhookDelay) {
+        this.storm = rate <= 0 ? null : new Storm(Math.min(1, rate), new java.util.Random(seed), maxWebhookDelay);
+        return this;
+    }
+
+    /** Faults the storm injected so far, by kind (e.g. {@code CREATE 503}, {@code FILE truncated}, {@code webhook dropped}). */
+    public Map<String, Integer> stormCounts() {
+        Map<String, Integer> out = new java.util.TreeMap<>();
+        stormCounts.forEach((k, v) -> out.put(k, v.get()));
+        return out;
+    }
+
+    private void countStorm(String kind) {
+        stormCounts.computeIfAbsent(kind, k -> new AtomicInteger()).incrementAndGet();
     }
 
     // ---------------------------------------------------------------- prediction outcomes
@@ -735,8 +783,83 @@ public final class FakeReplicate implements AutoCloseable {
                 return Fault.problem(402, new JsonObject().put("title", "Insufficient credit").put("detail",
                         "You have insufficient credit to run this model. Go to https://replicate.com/account/billing#billing to purchase credit."));
             }
+            Fault stormy = stormFault(route, ctx);
+            if (stormy != null) {
+                return stormy;
+            }
             Duration d = latency.get(route);
             return d == null ? Fault.proceed() : Fault.proceed().after(d);
+        }
+
+        /** The storm's fault for this call, or null to serve it normally. */
+        private Fault stormFault(Route route, RoutingContext ctx) {
+            Storm s = storm;
+            if (s == null || route == Route.WEBHOOK_SECRET || s.roll() >= s.rate()) {
+                return null;
+            }
+            int kinds = route == Route.CREATE || route == Route.FILE ? 7 : 5;
+            int kind = s.pick(kinds);
+            String name = route + " " + switch (kind) {
+                case 0 -> "429";
+                case 1 -> "500";
+                case 2 -> "503";
+                case 3 -> "hang";
+                case 4 -> "reset";
+                case 5 -> route == Route.CREATE ? "answer lost" : "truncated";
+                default -> route == Route.CREATE ? "503 after create" : "expired";
+            };
+            switch (kind) {
+                case 0 -> {
+                    countStorm(name);
+                    JsonObject body = new JsonObject().put("detail", "Request was throttled. Your rate limit resets in ~1s.")
+                            .put("status", 429).put("retry_after", 1);
+                    return Fault.respond(429, Map.of("Content-Type", "application/problem+json", "Retry-After", "1"), body.encode());
+                }
+                case 1, 2 -> {
+                    countStorm(name);
+                    int status = kind == 1 ? 500 : 503;
+                    return Fault.respond(status, Map.of("Content-Type", "text/html"),
+                            "<html><body><h1>" + status + " Server Error</h1></body></html>");
+                }
+                case 3 -> {
+                    countStorm(name);
+                    return Fault.hang();
+                }
+                case 4 -> {
+                    countStorm(name);
+                    return Fault.reset();
+                }
+                default -> {
+                    if (route == Route.CREATE) {
+                        // The create is carried out, but its answer never arrives (kind 5: the connection
+                        // closes; kind 6: a gateway answers 503 in its place).
+                        countStorm(name);
+                        if (kind == 5) {
+                            ctx.addHeadersEndHandler(v -> ctx.request().connection().close());
+                        } else {
+                            ctx.addHeadersEndHandler(v -> {
+                                ctx.response().setStatusCode(503);
+                            });
+                        }
+                        return Fault.proceed();
+                    }
+                    String path = ctx.request().path();
+                    int files = path.indexOf("/files/");
+                    int dash = path.lastIndexOf("/out-");
+                    int dot = path.lastIndexOf('.');
+                    if (files < 0 || dash <= files + 7 || dot <= dash + 5) {
+                        return null;
+                    }
+                    String predictionId = path.substring(files + 7, dash);
+                    if (kind == 5) {
+                        countStorm(name);
+                        stormTruncations.add(predictionId + "/" + path.substring(dash + 5, dot));
+                    } else if (simulator.expireOutputs(predictionId)) {
+                        countStorm(name);
+                    }
+                    return Fault.proceed();
+                }
+            }
         }
 
         @Override
@@ -800,7 +923,7 @@ public final class FakeReplicate implements AutoCloseable {
 
         @Override
         public FileBody fileBody(String predictionId, int index, byte[] png) {
-            if (truncateDownloads) {
+            if (truncateDownloads || stormTruncations.remove(predictionId + "/" + index)) {
                 return FileBody.truncated(png);
             }
             long oversize = oversizeBytes;
@@ -812,7 +935,23 @@ public final class FakeReplicate implements AutoCloseable {
 
         @Override
         public int webhookCopies(String predictionId, String event) {
+            Storm s = storm;
+            if (s != null && s.roll() < s.rate()) {
+                boolean drop = s.pick(2) == 0;
+                countStorm(drop ? "webhook dropped" : "webhook twice");
+                return drop ? 0 : 2 * webhookCopies;
+            }
             return webhookCopies;
+        }
+
+        @Override
+        public Duration webhookDelay(String predictionId, String event, int copy) {
+            Storm s = storm;
+            if (s == null || s.maxWebhookDelay() == null || s.roll() >= s.rate()) {
+                return Duration.ZERO;
+            }
+            countStorm("webhook late");
+            return Duration.ofMillis(1 + s.pick((int) Math.max(1, s.maxWebhookDelay().toMillis())));
         }
 
         @Override
