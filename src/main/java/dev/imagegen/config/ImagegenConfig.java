@@ -163,6 +163,14 @@ public interface ImagegenConfig {
         @WithDefault("5")
         int preferWaitSeconds();
 
+        /**
+         * Creates sent per minute at most (Replicate's limit for the account: 600 by default), paced here so
+         * that a full worker does not run into 429s; bursts of up to a second's worth pass at once. 0: no pacing.
+         */
+        @WithName("creates-per-minute")
+        @WithDefault("600")
+        int createsPerMinute();
+
         /** First poll delay; later polls back off up to {@link #pollMaxInterval()}. */
         @WithName("poll-initial-interval")
         @WithDefault("500ms")

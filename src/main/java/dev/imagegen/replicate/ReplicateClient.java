@@ -25,6 +25,7 @@ import jakarta.ws.rs.core.Response;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.client.api.QuarkusRestClientProperties;
 
 import io.quarkus.rest.client.reactive.QuarkusRestClientBuilder;
 import io.smallrye.mutiny.Uni;
@@ -62,6 +63,13 @@ public class ReplicateClient {
     /** Pages of 100 predictions read at most while looking for a lost create. */
     static final int MAX_LIST_PAGES = 10;
 
+    /**
+     * Connections to Replicate beyond one per worker slot (cancels, lists, the webhook secret). The REST
+     * client's default pool (50) was the in-flight cap: a create with {@code Prefer: wait=N} holds its
+     * connection for up to N seconds, so 50 connections allowed ~50/N creates a second whatever the slots.
+     */
+    static final int POOL_HEADROOM = 16;
+
     @Inject
     ImagegenConfig config;
 
@@ -77,6 +85,8 @@ public class ReplicateClient {
     private ReplicateApi api;
     private String authorization;
     private final AtomicLong gateOpensAtMillis = new AtomicLong();
+    private CreatePacer createPacer;
+    private int poolSize;
 
     @PostConstruct
     void init() {
@@ -85,8 +95,18 @@ public class ReplicateClient {
                 .connectTimeout(10, TimeUnit.SECONDS)
                 .readTimeout(config.replicate().requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .property("microprofile.rest.client.disable.default.mapper", true)
+                .property(QuarkusRestClientProperties.CONNECTION_POOL_SIZE, poolSize())
                 .build(ReplicateApi.class);
         authorization = "Bearer " + config.replicate().apiToken().orElse("simulator");
+        createPacer = new CreatePacer(config.replicate().createsPerMinute());
+    }
+
+    /** One connection per worker slot (each slot has at most one call to Replicate open) plus headroom. */
+    int poolSize() {
+        if (poolSize == 0) {
+            poolSize = Math.max(50, config.worker().maxParallelJobs() + POOL_HEADROOM);
+        }
+        return poolSize;
     }
 
     /** The simulator (dev without a token) answers on this service's own port; else the configured Replicate. */
@@ -236,6 +256,7 @@ public class ReplicateClient {
             int throttled) {
         Duration timeout = config.replicate().requestTimeout().plus(extraWait);
         return waitForGate()
+                .chain(() -> route.startsWith("create") ? pace() : Uni.createFrom().voidItem())
                 .chain(() -> {
                     long start = System.nanoTime();
                     return Uni.createFrom().<Response>deferred(request::get)
@@ -266,6 +287,15 @@ public class ReplicateClient {
             return Uni.createFrom().voidItem();
         }
         return Uni.createFrom().voidItem().onItem().delayIt().by(Duration.ofMillis(waitMillis + (long) (Math.random() * 50)));
+    }
+
+    /** Waits for this create's turn under {@code imagegen.replicate.creates-per-minute}. */
+    private Uni<Void> pace() {
+        long waitNanos = createPacer.reserve(System.nanoTime());
+        if (waitNanos <= 0) {
+            return Uni.createFrom().voidItem();
+        }
+        return Uni.createFrom().voidItem().onItem().delayIt().by(Duration.ofNanos(waitNanos));
     }
 
     private void closeGate(Duration wait) {
