@@ -164,8 +164,8 @@ public interface ImagegenConfig {
         int preferWaitSeconds();
 
         /**
-         * Creates sent per minute at most (Replicate's limit for the account: 600 by default), paced here so
-         * that a full worker does not run into 429s; bursts of up to a second's worth pass at once. 0: no pacing.
+         * Replicate's create limit for the account, per minute (600 by default). Creates are paced at 97 % of it,
+         * with bursts of half a second's worth, so that a full worker does not run into 429s. 0: no pacing.
          */
         @WithName("creates-per-minute")
         @WithDefault("600")
