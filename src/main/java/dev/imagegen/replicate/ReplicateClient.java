@@ -70,6 +70,9 @@ public class ReplicateClient {
      */
     static final int POOL_HEADROOM = 16;
 
+    /** New turns a late create may take under the pacer before it goes anyway. */
+    static final int MAX_PACE_RETURNS = 3;
+
     @Inject
     ImagegenConfig config;
 
@@ -291,11 +294,25 @@ public class ReplicateClient {
 
     /** Waits for this create's turn under {@code imagegen.replicate.creates-per-minute}. */
     private Uni<Void> pace() {
-        long waitNanos = createPacer.reserve(System.nanoTime());
+        return pace(0);
+    }
+
+    /**
+     * A create whose timer fired more than one interval late (a busy event loop, a starved process) takes a
+     * new turn rather than going out together with the creates due after it: a bunch of late creates is
+     * exactly what Replicate's bucket answers with 429. At most {@link #MAX_PACE_RETURNS} new turns.
+     */
+    private Uni<Void> pace(int turns) {
+        long now = System.nanoTime();
+        long waitNanos = createPacer.reserve(now);
         if (waitNanos <= 0) {
             return Uni.createFrom().voidItem();
         }
-        return Uni.createFrom().voidItem().onItem().delayIt().by(Duration.ofNanos(waitNanos));
+        long due = now + waitNanos;
+        return Uni.createFrom().voidItem().onItem().delayIt().by(Duration.ofNanos(waitNanos))
+                .flatMap(x -> turns < MAX_PACE_RETURNS && System.nanoTime() - due > createPacer.intervalNanos()
+                        ? pace(turns + 1)
+                        : Uni.createFrom().voidItem());
     }
 
     private void closeGate(Duration wait) {
