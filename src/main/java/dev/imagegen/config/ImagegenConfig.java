@@ -163,6 +163,14 @@ public interface ImagegenConfig {
         @WithDefault("5")
         int preferWaitSeconds();
 
+        /**
+         * Replicate's create limit for the account, per minute (600 by default). Creates are paced at 97 % of it,
+         * with bursts of half a second's worth, so that a full worker does not run into 429s. 0: no pacing.
+         */
+        @WithName("creates-per-minute")
+        @WithDefault("600")
+        int createsPerMinute();
+
         /** First poll delay; later polls back off up to {@link #pollMaxInterval()}. */
         @WithName("poll-initial-interval")
         @WithDefault("500ms")

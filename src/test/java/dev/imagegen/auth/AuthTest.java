@@ -2,12 +2,25 @@ package dev.imagegen.auth;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+
+import jakarta.inject.Inject;
+
+import org.eclipse.microprofile.jwt.JsonWebToken;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -15,6 +28,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
+import io.smallrye.jwt.auth.principal.DefaultJWTParser;
+import io.smallrye.jwt.auth.principal.JWTParser;
+import io.smallrye.jwt.auth.principal.ParseException;
 
 import dev.imagegen.testsupport.Tokens;
 
@@ -85,5 +101,108 @@ class AuthTest {
                         + Tokens.inSeconds(600) + "}",
                 Tokens.SECRET);
         given().header("Authorization", "Bearer " + serviceRole).get("/v1/generations").then().statusCode(200);
+    }
+
+    // --- the cache of verified tokens (JwtVerification.VerifiedTokenCache) ---------------------------------
+
+    @Inject
+    JWTParser parser;
+
+    @Test
+    void theApplicationVerifiesThroughTheCache() {
+        assertInstanceOf(JwtVerification.VerifiedTokenCache.class, unwrap(parser));
+    }
+
+    @Test
+    void aCachedTokenWithAnotherSignatureIsVerifiedAfreshAndRefused() {
+        String claims = "{\"sub\":\"cache-user\",\"role\":\"authenticated\",\"exp\":" + Tokens.inSeconds(600) + "}";
+        String good = Tokens.raw("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", claims, Tokens.SECRET);
+        given().header("Authorization", "Bearer " + good).get("/v1/generations").then().statusCode(200);
+        given().header("Authorization", "Bearer " + good).get("/v1/generations").then().statusCode(200);
+        // Same header and claims, signed with another key (a changed or revoked secret): never a cache hit.
+        String otherKey = Tokens.raw("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", claims, "another-secret-another-secret-another-secret!!");
+        given().header("Authorization", "Bearer " + otherKey).get("/v1/generations").then().statusCode(401);
+        // Claims edited after signing, signature kept: refused too.
+        String[] parts = good.split("\\.");
+        String edited = parts[0] + "." + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+                claims.replace("cache-user", "someone-else").getBytes(StandardCharsets.UTF_8)) + "." + parts[2];
+        given().header("Authorization", "Bearer " + edited).get("/v1/generations").then().statusCode(401);
+        given().header("Authorization", "Bearer " + good).get("/v1/generations").then().statusCode(200);
+    }
+
+    @Test
+    void verifiedTokensAreRememberedUntilTheirExpAndNotAfter() throws Exception {
+        AtomicLong now = new AtomicLong(1_000_000L);
+        CountingParser delegate = new CountingParser(now);
+        var cache = new JwtVerification.VerifiedTokenCache(delegate, now::get, 100);
+        delegate.exp.put("t1", 1_060L); // exp in seconds: 60 s after "now"
+        assertEquals("t1", cache.parse("t1").getName());
+        assertEquals("t1", cache.parse("t1").getName());
+        assertEquals(1, delegate.calls.get(), "the second use is a cache hit");
+        now.set(1_059_999L);
+        cache.parse("t1");
+        assertEquals(1, delegate.calls.get(), "still valid one millisecond before exp");
+        now.set(1_060_000L);
+        assertThrows(ParseException.class, () -> cache.parse("t1"), "at exp the token is verified again, and refused");
+        assertEquals(2, delegate.calls.get());
+        assertThrows(ParseException.class, () -> cache.parse("t1"), "and never served from the cache again");
+        assertEquals(3, delegate.calls.get());
+    }
+
+    @Test
+    void failuresAreNotRememberedAndTheCacheIsBounded() throws Exception {
+        AtomicLong now = new AtomicLong(0);
+        CountingParser delegate = new CountingParser(now);
+        var cache = new JwtVerification.VerifiedTokenCache(delegate, now::get, 3);
+        assertThrows(ParseException.class, () -> cache.parse("unknown"));
+        assertThrows(ParseException.class, () -> cache.parse("unknown"));
+        assertEquals(2, delegate.calls.get(), "a refused token is checked every time");
+        assertEquals(0, cache.size());
+        for (int i = 0; i < 10; i++) {
+            delegate.exp.put("t" + i, 3600L);
+            cache.parse("t" + i);
+            assertTrue(cache.size() <= 3, "at most 3 entries, had " + cache.size());
+        }
+    }
+
+    private static Object unwrap(Object bean) {
+        return bean instanceof io.quarkus.arc.ClientProxy proxy ? proxy.arc_contextualInstance() : bean;
+    }
+
+    /** Accepts the tokens in {@code exp} (name = token, exp in seconds) while the clock is before their exp. */
+    static final class CountingParser extends DefaultJWTParser {
+        final Map<String, Long> exp = new ConcurrentHashMap<>();
+        final AtomicInteger calls = new AtomicInteger();
+        final AtomicLong now;
+
+        CountingParser(AtomicLong now) {
+            this.now = now;
+        }
+
+        @Override
+        public JsonWebToken parse(String token) throws ParseException {
+            calls.incrementAndGet();
+            Long e = exp.get(token);
+            if (e == null || now.get() >= e * 1000) {
+                throw new ParseException("refused");
+            }
+            return new JsonWebToken() {
+                @Override
+                public String getName() {
+                    return token;
+                }
+
+                @Override
+                public Set<String> getClaimNames() {
+                    return Set.of("exp");
+                }
+
+                @SuppressWarnings("unchecked")
+                @Override
+                public <T> T getClaim(String claimName) {
+                    return "exp".equals(claimName) ? (T) e : null;
+                }
+            };
+        }
     }
 }
