@@ -16,6 +16,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import io.quarkus.security.AuthenticationFailedException;
 import io.quarkus.security.ForbiddenException;
 import io.quarkus.security.UnauthorizedException;
+import io.vertx.core.VertxException;
+
+import dev.imagegen.database.ConnectionLoss;
 
 /**
  * The one global set of exception mappers: every error the REST layer answers, the framework's own
@@ -74,6 +77,24 @@ public class ExceptionMappers {
             rb.header(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
         }
         return rb.build();
+    }
+
+    /**
+     * A request whose database connection was lost under it answers 503 with {@code Retry-After: 1}, not a
+     * 500: the service is fine and the pool reconnects at once, so the client should simply retry (with the
+     * same {@code Idempotency-Key} when it enqueues, which makes the retry safe whether or not the first try
+     * was committed). Found by the fault soak (RELIABILITY.md, case 9): one enqueue in 1,201 answered 500 when
+     * its connection was killed. Any other Vert.x failure is the same 500 as {@link #unexpected}.
+     */
+    @ServerExceptionMapper
+    public Response vertx(VertxException e, UriInfo uri) {
+        if (!ConnectionLoss.in(e)) {
+            return unexpected(e, uri);
+        }
+        LOG.warnf("Request %s lost its database connection (%s); answered 503", path(uri), e.getMessage());
+        return problem(ProblemType.UNAVAILABLE, "The database connection was lost while answering; try again in a moment "
+                + "(with the same Idempotency-Key, an enqueue is never done twice).", null, uri)
+                .header("Retry-After", "1").build();
     }
 
     @ServerExceptionMapper(priority = jakarta.ws.rs.Priorities.USER + 1000)

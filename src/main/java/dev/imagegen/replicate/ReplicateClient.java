@@ -1,13 +1,11 @@
 package dev.imagegen.replicate;
 
-import java.net.ConnectException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +27,6 @@ import org.jboss.resteasy.reactive.client.api.QuarkusRestClientProperties;
 
 import io.quarkus.rest.client.reactive.QuarkusRestClientBuilder;
 import io.smallrye.mutiny.Uni;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -57,8 +54,6 @@ public class ReplicateClient {
     private static final Logger LOG = Logger.getLogger(ReplicateClient.class);
 
     static final int MAX_THROTTLE_WAITS = 5;
-    static final Duration DEFAULT_THROTTLE = Duration.ofSeconds(5);
-    static final Duration MAX_THROTTLE = Duration.ofMinutes(2);
 
     /** Pages of 100 predictions read at most while looking for a lost create. */
     static final int MAX_LIST_PAGES = 10;
@@ -154,14 +149,14 @@ public class ReplicateClient {
                         throw new JobException(Kind.PERMANENT, "Replicate does not know the model " + route.owner() + "/"
                                 + route.name() + " (HTTP 404). Community models need owner/name:version.");
                     }
-                    return prediction(r, "create a prediction");
+                    return ReplicateAnswers.prediction(r, "create a prediction");
                 });
     }
 
     /** The prediction, or empty when Replicate does not know the id (404). */
     public Uni<Optional<Prediction>> get(String id) {
         return call("get", () -> api.get(id, authorization), Duration.ZERO)
-                .map(r -> r.getStatus() == 404 ? Optional.<Prediction>empty() : Optional.of(prediction(r, "read the prediction")));
+                .map(r -> r.getStatus() == 404 ? Optional.<Prediction>empty() : Optional.of(ReplicateAnswers.prediction(r, "read the prediction")));
     }
 
     /** Cancels a prediction; a finished or unknown one is left as it is. */
@@ -169,7 +164,7 @@ public class ReplicateClient {
         return call("cancel", () -> api.cancel(id, authorization), Duration.ZERO)
                 .map(r -> {
                     if (r.getStatus() >= 400 && r.getStatus() != 404 && r.getStatus() != 409) {
-                        translate(r, "cancel the prediction");
+                        ReplicateAnswers.translate(r, "cancel the prediction");
                     }
                     return (Void) null;
                 });
@@ -191,7 +186,7 @@ public class ReplicateClient {
     private Uni<List<Prediction>> listPages(String after, Instant since, Predicate<CreateMarker> wanted, String cursor,
             int pagesRead, List<Prediction> found) {
         return call("list", () -> api.list(authorization, after, cursor), Duration.ZERO).flatMap(r -> {
-            JsonObject page = json(r, "list predictions");
+            JsonObject page = ReplicateAnswers.json(r, "list predictions");
             boolean reachedBack = false;
             Object results = page.getValue("results");
             for (Object o : results instanceof JsonArray a ? a : new JsonArray()) {
@@ -275,12 +270,12 @@ public class ReplicateClient {
                                     r != null ? String.valueOf(r.getStatus()) : "error", System.nanoTime() - start));
                 })
                 .onFailure(t -> !(t instanceof JobException)).transform(t -> new JobException(Kind.TRANSIENT,
-                        "Replicate could not be reached (" + describe(t) + ").", t))
+                        "Replicate could not be reached (" + ReplicateAnswers.describe(t) + ").", t))
                 .flatMap(r -> {
                     if (r.getStatus() != 429) {
                         return Uni.createFrom().item(r);
                     }
-                    Duration wait = retryAfter(r);
+                    Duration wait = ReplicateAnswers.retryAfter(r);
                     closeGate(wait);
                     if (throttled + 1 >= MAX_THROTTLE_WAITS) {
                         return Uni.createFrom().failure(new JobException(Kind.THROTTLED,
@@ -335,102 +330,5 @@ public class ReplicateClient {
         long until = System.currentTimeMillis() + wait.toMillis();
         gateOpensAtMillis.accumulateAndGet(until, Math::max);
         metrics.throttled(wait);
-    }
-
-    /** {@code Retry-After} in seconds or as an HTTP date, else the body's {@code retry_after}, else 5 s. */
-    static Duration retryAfter(Response r) {
-        String header = r.getHeaderString("Retry-After");
-        Duration d = null;
-        if (header != null) {
-            try {
-                d = Duration.ofSeconds(Long.parseLong(header.trim()));
-            } catch (NumberFormatException e) {
-                try {
-                    d = Duration.between(Instant.now(),
-                            ZonedDateTime.parse(header.trim(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant());
-                } catch (RuntimeException e2) {
-                    d = null;
-                }
-            }
-        }
-        if (d == null) {
-            try {
-                JsonObject body = new JsonObject(r.readEntity(String.class));
-                Object ra = body.getValue("retry_after");
-                if (ra instanceof Number n) {
-                    d = Duration.ofMillis((long) (n.doubleValue() * 1000));
-                }
-            } catch (RuntimeException e) {
-                d = null;
-            }
-        }
-        if (d == null || d.isNegative() || d.isZero()) {
-            d = DEFAULT_THROTTLE;
-        }
-        return d.compareTo(MAX_THROTTLE) > 0 ? MAX_THROTTLE : d;
-    }
-
-    private Prediction prediction(Response r, String what) {
-        JsonObject json = json(r, what);
-        try {
-            return Prediction.parse(json);
-        } catch (IllegalArgumentException e) {
-            throw new JobException(Kind.TRANSIENT, "Replicate answered without a prediction id.");
-        }
-    }
-
-    private JsonObject json(Response r, String what) {
-        translate(r, what);
-        String body;
-        try {
-            body = r.readEntity(String.class);
-            return new JsonObject(body);
-        } catch (DecodeException | IllegalStateException | ClassCastException e) {
-            throw new JobException(Kind.TRANSIENT, "Replicate's answer could not be read (HTTP " + r.getStatus() + ").", e);
-        }
-    }
-
-    /** Throws for a non-2xx answer. */
-    static void translate(Response r, String what) {
-        int status = r.getStatus();
-        if (status >= 200 && status < 300) {
-            return;
-        }
-        if (status >= 500 || status == 408) {
-            throw new JobException(Kind.TRANSIENT, "Replicate is unavailable (HTTP " + status + ") and could not " + what + ".");
-        }
-        String detail = problemDetail(r);
-        Kind kind = status == 401 || status == 402 ? Kind.ACCOUNT_REFUSED : Kind.PERMANENT;
-        throw new JobException(kind, "Replicate refused to " + what + " (HTTP " + status + ")"
-                + (detail == null ? "." : ": " + detail));
-    }
-
-    private static String problemDetail(Response r) {
-        try {
-            JsonObject body = new JsonObject(r.readEntity(String.class));
-            String title = body.getString("title");
-            String detail = body.getValue("detail") == null ? null : body.getValue("detail").toString().strip();
-            if (title != null && detail != null) {
-                return title + ". " + detail;
-            }
-            return detail != null ? detail : title;
-        } catch (RuntimeException e) {
-            return null;
-        }
-    }
-
-    private static String describe(Throwable t) {
-        Throwable root = t;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        if (root instanceof TimeoutException) {
-            return "timed out";
-        }
-        if (root instanceof ConnectException) {
-            return "connection refused";
-        }
-        String m = root.getMessage();
-        return m == null ? root.getClass().getSimpleName() : m.length() > 120 ? m.substring(0, 120) : m;
     }
 }

@@ -11,6 +11,7 @@ import org.jboss.logging.Logger;
 import io.smallrye.mutiny.Uni;
 
 import dev.imagegen.config.ImagegenConfig;
+import dev.imagegen.database.ConnectionLoss;
 import dev.imagegen.metrics.Metrics;
 import dev.imagegen.queue.ClaimPause;
 import dev.imagegen.queue.Job;
@@ -33,6 +34,9 @@ import dev.imagegen.replicate.JobException.Kind;
 public class JobExecutor {
 
     private static final Logger LOG = Logger.getLogger(JobExecutor.class);
+
+    /** How long a job whose run lost its database connection waits before it is claimed again. */
+    static final Duration CONNECTION_LOSS_DELAY = Duration.ofSeconds(1);
 
     /** The outcome of one execution, for {@code process-jobs} and the metrics. */
     public enum Outcome {
@@ -83,10 +87,32 @@ public class JobExecutor {
                 });
     }
 
+    /**
+     * The database connection was lost under the run (a restart, a failover, a terminated backend): not the
+     * job's fault, so it goes back to the queue without spending its attempt, keeping a recorded prediction
+     * for the next run to follow. Found by DatabaseRestartIT (fault case 4): an outage spent 5 attempts of
+     * 53 jobs.
+     */
+    private Uni<Outcome> release(Job job, String owner, Throwable e) {
+        LOG.warnf("job=%s generation=%s lost its database connection (%s); back to the queue in %s without spending the attempt",
+                job.id(), job.generationId(), e.getMessage(), CONNECTION_LOSS_DELAY);
+        return jobs.release(job.id(), owner, CONNECTION_LOSS_DELAY)
+                .onFailure().retry().withBackOff(Duration.ofMillis(200), Duration.ofSeconds(5)).atMost(5)
+                .map(t -> t.applied() ? Outcome.RELEASED : Outcome.LOST)
+                .onFailure().recoverWithItem(err -> {
+                    LOG.warnf("job=%s generation=%s could not be released (%s); the rescuer will return it when its lease expires",
+                            job.id(), job.generationId(), err.getMessage());
+                    return Outcome.LOST;
+                });
+    }
+
     private Uni<Outcome> record(Job job, String owner, Throwable e) {
         if (e instanceof LeaseLostException) {
             LOG.infof("job=%s generation=%s stopped: %s", job.id(), job.generationId(), e.getMessage());
             return Uni.createFrom().item(Outcome.LOST);
+        }
+        if (!(e instanceof JobException) && ConnectionLoss.in(e)) {
+            return release(job, owner, e);
         }
         JobException je = e instanceof JobException j ? j
                 : new JobException(Kind.TRANSIENT, "An unexpected error interrupted the job; it will be retried.", e);

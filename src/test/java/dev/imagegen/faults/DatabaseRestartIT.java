@@ -222,12 +222,11 @@ class DatabaseRestartIT {
         env.put("IMAGEGEN_WORKER_POLL_INTERVAL", "60s");
         env.put("IMAGEGEN_WORKER_LEASE", "10s");
         env.put("QUARKUS_DATASOURCE_REACTIVE_MAX_SIZE", "10");
-        // Webhook mode, as in production: a create whose prediction id could not be recorded (the database was
-        // away) is found again by its marker at the next attempt instead of being paid twice. Deliveries go to
-        // the fake (which refuses them); the safety poll follows the predictions.
-        env.put("IMAGEGEN_REPLICATE_WEBHOOK_SECRET", fake.webhookSecret());
-        env.put("IMAGEGEN_PUBLIC_BASE_URL", fake.baseUrl());
-        env.put("IMAGEGEN_REPLICATE_WEBHOOK_SAFETY_POLL_INTERVAL", "300ms");
+        // Polling mode: no create marker, so a create whose prediction id could not be recorded while the
+        // database was away would be paid again by the next attempt. It ran in webhook mode first and, tried in
+        // polling mode, paid 58 creates for 53 jobs: the worker now retries the record across the outage and
+        // releases a run that lost its connection without spending its attempt (GenerateImageHandler.save,
+        // JobExecutor.release).
         PackagedService s = PackagedService.start(env, name);
         started.add(s);
         return s;

@@ -11,7 +11,7 @@ import java.util.concurrent.TimeoutException;
  * flight (or the next one, after a redirect) is reset, which fails the body stream like the idle
  * timeout does.
  */
-final class DownloadDeadline {
+public final class DownloadDeadline {
     private final Vertx vertx;
     private final Duration limit;
     private final String shownHost;
@@ -55,7 +55,7 @@ final class DownloadDeadline {
     }
 
     /** "2 minutes", "90 s", "1500 ms": whole minutes, else whole seconds, else milliseconds. */
-    static String human(Duration d) {
+    public static String human(Duration d) {
         if (d.toSeconds() % 60 == 0 && d.toMinutes() > 0) {
             return d.toMinutes() + " minute" + (d.toMinutes() == 1 ? "" : "s");
         }
