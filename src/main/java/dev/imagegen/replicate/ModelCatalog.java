@@ -117,7 +117,7 @@ public final class ModelCatalog {
                 putIfSet(in, "seed", p.seed());
                 putIfSet(in, "output_format", p.outputFormat());
             }
-            case SDXL -> {
+            case SDXL, OTHER -> {
                 in.put("width", p.width());
                 in.put("height", p.height());
                 in.put("num_outputs", p.numOutputs());
@@ -125,15 +125,9 @@ public final class ModelCatalog {
                 putIfSet(in, "guidance_scale", p.guidanceScale());
                 putIfSet(in, "seed", p.seed());
                 // SDXL always answers PNG and takes no output_format: dropped.
-            }
-            case OTHER -> {
-                in.put("width", p.width());
-                in.put("height", p.height());
-                in.put("num_outputs", p.numOutputs());
-                putIfSet(in, "num_inference_steps", p.numInferenceSteps());
-                putIfSet(in, "guidance_scale", p.guidanceScale());
-                putIfSet(in, "seed", p.seed());
-                putIfSet(in, "output_format", p.outputFormat());
+                if (family(baseName(modelId)) != Family.SDXL) {
+                    putIfSet(in, "output_format", p.outputFormat());
+                }
             }
         }
         return in;
