@@ -26,7 +26,6 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.subscription.Cancellable;
 import io.vertx.core.Context;
 import io.vertx.core.impl.VertxInternal;
 import io.vertx.mutiny.core.Vertx;
@@ -55,6 +54,9 @@ public class JobProducer {
 
     private static final Logger LOG = Logger.getLogger(JobProducer.class);
 
+    /** How long a run the heartbeat found without its lease may take to end by itself before it is stopped. */
+    static final Duration LOST_RUN_GRACE = Duration.ofSeconds(1);
+
     @Inject
     JobRepository jobs;
 
@@ -80,7 +82,7 @@ public class JobProducer {
     ClaimPause pause;
 
     private final AtomicInteger inFlight = new AtomicInteger();
-    private final Map<UUID, Running> running = new ConcurrentHashMap<>();
+    private final Map<UUID, RunningJob> running = new ConcurrentHashMap<>();
     private final AtomicBoolean claiming = new AtomicBoolean();
     private final AtomicBoolean wakeAgain = new AtomicBoolean();
     /** Whether the one job probing Replicate after a claim pause is still running. */
@@ -98,28 +100,6 @@ public class JobProducer {
     /** Completed when, with claiming stopped, the last run has ended: what shutdown waits for. */
     private final CompletableFuture<Void> drained = new CompletableFuture<>();
     private volatile long lastLoopNanos = System.nanoTime();
-
-    /** One run of a claimed job: its claim (and so its lease), how to stop it, and when it started. */
-    static final class Running {
-        final Job job;
-        final long startedNanos = System.nanoTime();
-        volatile Cancellable subscription;
-
-        Running(Job job) {
-            this.job = job;
-        }
-
-        Job job() {
-            return job;
-        }
-
-        void cancel() {
-            Cancellable s = subscription;
-            if (s != null) {
-                s.cancel();
-            }
-        }
-    }
 
     /** The result of a synchronous {@code process-jobs} run. */
     public record ProcessResult(int processed, int errors) {
@@ -155,16 +135,15 @@ public class JobProducer {
         if (running.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        List<Running> runs = new ArrayList<>(running.values());
+        List<RunningJob> runs = new ArrayList<>(running.values());
         Map<UUID, String> leases = new HashMap<>();
         runs.forEach(r -> leases.put(r.job().id(), r.job().leaseOwner()));
         return jobs.heartbeat(leases, config.worker().lease())
                 .ifNoItem().after(Duration.ofSeconds(10)).fail()
                 .invoke(held -> {
-                    for (Running r : runs) {
-                        if (!held.contains(r.job().id()) && stop(r)) {
-                            LOG.infof("job=%s generation=%s: lease %s is no longer held (canceled or rescued); run stopped",
-                                    r.job().id(), r.job().generationId(), r.job().leaseOwner());
+                    for (RunningJob r : runs) {
+                        if (!held.contains(r.job().id())) {
+                            stopLater(r);
                         }
                     }
                 })
@@ -173,6 +152,21 @@ public class JobProducer {
                     LOG.warnf("Heartbeat failed (%s); leases are extended at the next one", e.getMessage());
                     return Uni.createFrom().voidItem();
                 });
+    }
+
+    /**
+     * Stops a run whose lease the heartbeat no longer found, unless it ends by itself first: a run whose own
+     * completion committed just before the heartbeat is missing too, and ends within milliseconds (its
+     * outcome then counts as what it was, not as lost). Found by the fault cases' short heartbeats: runs
+     * logged as "no longer held" right after completing, and were counted lost.
+     */
+    private void stopLater(RunningJob r) {
+        vertx.setTimer(LOST_RUN_GRACE.toMillis(), id -> jobContext.runOnContext(v -> {
+            if (stop(r)) {
+                LOG.infof("job=%s generation=%s: lease %s is no longer held (canceled or rescued); run stopped",
+                        r.job().id(), r.job().generationId(), r.job().leaseOwner());
+            }
+        }));
     }
 
     /** Claims as many jobs as there are free slots (on the jobs' own context), unless a claim is already under way. */
@@ -239,14 +233,14 @@ public class JobProducer {
     }
 
     private void launch(Job job, java.util.function.Consumer<JobExecutor.Outcome> done) {
-        Running previous = running.get(job.id());
+        RunningJob previous = running.get(job.id());
         if (previous != null && stop(previous)) {
             // Its old lease expired while heartbeats failed and the rescuer returned the job: that run can
             // write nothing any more (every write names its lease), and must not pay for a second prediction.
             LOG.warnf("job=%s generation=%s claimed again while its previous run (lease %s) was still going; that run is stopped",
                     job.id(), job.generationId(), previous.job().leaseOwner());
         }
-        Running run = new Running(job);
+        RunningJob run = new RunningJob(job);
         running.put(job.id(), run);
         run.subscription = executor.execute(job)
                 .onTermination().invoke(() -> {
@@ -277,7 +271,7 @@ public class JobProducer {
      * Stops one run here without recording anything (its lease is gone); false when it had already
      * ended or been stopped.
      */
-    private boolean stop(Running r) {
+    private boolean stop(RunningJob r) {
         if (!running.remove(r.job().id(), r)) {
             return false;
         }
@@ -373,13 +367,13 @@ public class JobProducer {
     }
 
     private void releaseUnfinished() {
-        List<Running> rest = new ArrayList<>(running.values());
+        List<RunningJob> rest = new ArrayList<>(running.values());
         if (rest.isEmpty()) {
             return;
         }
         LOG.infof("Returning %d unfinished job(s) to the queue", rest.size());
         List<Uni<JobRepository.Transition>> releases = new ArrayList<>();
-        for (Running r : rest) {
+        for (RunningJob r : rest) {
             r.cancel();
             running.remove(r.job().id(), r);
             releases.add(jobs.release(r.job().id(), r.job().leaseOwner(), Duration.ZERO));
