@@ -1,5 +1,7 @@
 package dev.imagegen.database;
 
+import java.net.ConnectException;
+
 /**
  * Recognises a lost database connection (the server restarted, a failover, an operator's
  * {@code pg_terminate_backend}) in a failure's cause chain. Such a failure says nothing about the request or
@@ -9,7 +11,9 @@ package dev.imagegen.database;
  * <p>The SQL client's exception types may only be named by repositories (ArchitectureTest), so the loss is
  * recognised by the class name of Vert.x' {@code ClosedConnectionException} and by PostgreSQL's SQLSTATE
  * classes 57P (operator intervention: shutdown, terminated backend) and 08 (connection exception) in the
- * message.
+ * message; a refused connect ({@link ConnectException}: the server is down or restarting) counts too. Callers
+ * ask only about failures of database calls: Replicate's and the downloads' failures reach them already
+ * named ({@code JobException}).
  */
 public final class ConnectionLoss {
 
@@ -22,7 +26,7 @@ public final class ConnectionLoss {
     public static boolean in(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
             String message = t.getMessage() == null ? "" : t.getMessage();
-            if (t.getClass().getName().equals(CLOSED_CONNECTION) || message.contains("(57P0")
+            if (t instanceof ConnectException || t.getClass().getName().equals(CLOSED_CONNECTION) || message.contains("(57P0")
                     || message.matches("(?s).*\\(08[0-9A-Z]{3}\\).*")) {
                 return true;
             }
