@@ -1,5 +1,6 @@
 -- The seed's job queue, copied verbatim from /work/shared/seed/000_bbf6246feaf7e39b.txt (section 1.2, and
--- claim_next_job / complete_job from 1.3): the baseline of benchmarks/drain. Section headings of the seed
+-- enqueue_job / claim_next_job / complete_job from 1.3): the baseline of benchmarks/drain (claim, complete)
+-- and of benchmarks/enqueue (enqueue_job, unchanged). Section headings of the seed
 -- document are left out. One line is added: "#variable_conflict use_column" in claim_next_job. As written
 -- in the seed it fails on every call ("column reference "id" is ambiguous": its RETURNS TABLE columns id and
 -- attempt_number are also PL/pgSQL variables); the directive makes those names mean the table's columns,
@@ -32,6 +33,23 @@ ON job_queue(created_at DESC);
 -- Index for job type filtering
 CREATE INDEX IF NOT EXISTS idx_job_queue_type
 ON job_queue(job_type, status);
+
+CREATE OR REPLACE FUNCTION enqueue_job(
+p_job_type TEXT,
+p_payload JSONB,
+p_priority INTEGER DEFAULT 0,
+p_max_attempts INTEGER DEFAULT 3
+)
+RETURNS UUID AS $$
+DECLARE
+v_job_id UUID;
+BEGIN
+INSERT INTO job_queue (job_type, payload, priority, max_attempts)
+VALUES (p_job_type, p_payload, p_priority, p_max_attempts)
+RETURNING id INTO v_job_id;
+RETURN v_job_id;
+END;
+$$ LANGUAGE plpgsql SECURITY DEFINER;
 
 CREATE OR REPLACE FUNCTION claim_next_job()
 RETURNS TABLE(

@@ -1,10 +1,13 @@
 -- wrk script: POST /v1/generations with a bearer token, optionally a unique Idempotency-Key per request.
--- Environment: BENCH_TOKEN (required), BENCH_IDEMPOTENCY=1 to send Idempotency-Key.
+-- Environment: BENCH_TOKEN (required), BENCH_IDEMPOTENCY=1 to send Idempotency-Key, BENCH_TOKENS_FILE (optional:
+-- one token a line, one per user; requests take them in turn, so enqueues spread over that many users instead of
+-- all queueing on one user's quota row).
 -- Both variants build every request in request(), so the load generator does the same work either way;
 -- the only difference on the wire is the one header.
 -- Every response is checked: done() prints the count of 202s and of any other status.
 
 local token = os.getenv("BENCH_TOKEN")
+local tokens_file = os.getenv("BENCH_TOKENS_FILE")
 local with_key = os.getenv("BENCH_IDEMPOTENCY") == "1"
 local body = '{"prompt":"a lighthouse at dawn, oil painting","width":1024,"height":768,"num_outputs":1}'
 
@@ -27,9 +30,21 @@ function init(args)
       ["Content-Type"] = "application/json",
       ["Authorization"] = "Bearer " .. token,
    }
+   tokens = {}
+   if tokens_file and tokens_file ~= "" then
+      for line in io.lines(tokens_file) do
+         if line ~= "" then table.insert(tokens, "Bearer " .. line) end
+      end
+   end
+   -- Each thread starts at another user.
+   next_token = (tid * 7919) % math.max(1, #tokens)
 end
 
 function request()
+   if #tokens > 0 then
+      next_token = next_token % #tokens + 1
+      headers["Authorization"] = tokens[next_token]
+   end
    if with_key then
       seq = seq + 1
       headers["Idempotency-Key"] = prefix .. "-" .. seq

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Enqueue throughput over HTTP: POST /v1/generations driven by wrk, with and without Idempotency-Key.
+# Enqueue throughput over HTTP: POST /v1/generations driven by wrk, with and without Idempotency-Key, and in
+# the same run the seed's enqueue_job under pgbench -M prepared at the same connection counts (the baseline
+# of issue 14's "≥ 0.35× the seed's enqueue_job").
 #
 # Starts the packaged service (prod profile, worker off, Replicate unreachable) against a scratch database,
-# runs wrk at several connection counts, prints a summary, and removes the database and the process again.
+# and creates a second scratch database with the seed's schema (benchmarks/drain/seed_schema.sql); runs the
+# variants interleaved at several connection counts, prints a summary (with product req/s ÷ seed tx/s per run),
+# and removes the databases and the process again.
 #
 # usage: benchmarks/enqueue/run.sh     (from anywhere; builds the jar if it is missing, or always with REBUILD=1)
-# knobs (environment): CONNECTIONS="8 32 128" RUNS=3 DURATION=15s WARMUP=60s WARMUP_CONNECTIONS=128 THREADS=2
+# knobs (environment): CONNECTIONS="4 8 32 128" RUNS=3 DURATION=15s WARMUP=60s WARMUP_CONNECTIONS=128 THREADS=2
+#                      VARIANTS="nokey key seed" (nokey/key: wrk against the service; seed: pgbench)
+#                      USERS=1 (the service's requests take USERS users' tokens in turn; with one user every
+#                      enqueue queues on that user's user_quota row lock, V3)
 #                      PORT=18081
 #                      PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres BENCH_DB=imagegen_bench
+#                      SEED_DB=${BENCH_DB}_seed
 #                      OUT=benchmarks/enqueue/results/<timestamp>.tsv
 set -euo pipefail
 
@@ -15,7 +23,9 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 HERE=$ROOT/benchmarks/enqueue
 
-CONNECTIONS=${CONNECTIONS:-"8 32 128"}
+CONNECTIONS=${CONNECTIONS:-"4 8 32 128"}
+VARIANTS=${VARIANTS:-"nokey key seed"}
+USERS=${USERS:-1}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-60s}
@@ -25,15 +35,17 @@ PORT=${PORT:-18081}
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 BENCH_DB=${BENCH_DB:-imagegen_bench}
+SEED_DB=${SEED_DB:-${BENCH_DB}_seed}
 mkdir -p "$HERE/results"
 OUT=${OUT:-$HERE/results/$(date -u +%Y%m%dT%H%M%SZ).tsv}
 LOG=${OUT%.tsv}.app.log
 SECRET=${SECRET:-bench-secret-bench-secret-bench-secret-0123456789}
 
-for tool in wrk psql python3 curl java; do
+for tool in wrk psql pgbench python3 curl java; do
     command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install -y wrk postgresql-client curl)" >&2; exit 1; }
 done
-[[ "$BENCH_DB" =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "BENCH_DB must be a plain identifier" >&2; exit 1; }
+[[ "$BENCH_DB" =~ ^[a-z_][a-z0-9_]*$ && "$SEED_DB" =~ ^[a-z_][a-z0-9_]*$ ]] \
+    || { echo "BENCH_DB and SEED_DB must be plain identifiers" >&2; exit 1; }
 
 APP_PID=
 cleanup() {
@@ -43,7 +55,10 @@ cleanup() {
         kill -9 "$APP_PID" 2>/dev/null || true
     fi
     psql -qX -d postgres -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null 2>&1 || true
+    psql -qX -d postgres -c "DROP DATABASE IF EXISTS $SEED_DB WITH (FORCE)" >/dev/null 2>&1 || true
     rm -f "${CPU_BEFORE:-}" "${CPU_AFTER:-}"
+    if [[ -n "${PGBENCH_LOGS:-}" ]]; then rm -rf "$PGBENCH_LOGS"; fi
+    if [[ -n "${BENCH_TOKENS_FILE:-}" ]]; then rm -f "$BENCH_TOKENS_FILE"; fi
     if [[ -n "${IMAGES_DIR:-}" ]]; then rm -rf "$IMAGES_DIR"; fi
 }
 trap cleanup EXIT INT TERM
@@ -53,6 +68,10 @@ if [[ ! -f target/quarkus-app/quarkus-run.jar || "${REBUILD:-0}" == 1 ]]; then
 fi
 
 psql -qX -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB"
+# The seed's job_queue and enqueue_job, exactly as the seed document creates them.
+psql -qX -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $SEED_DB WITH (FORCE)" -c "CREATE DATABASE $SEED_DB"
+psql -qX -v ON_ERROR_STOP=1 -d "$SEED_DB" -f "$ROOT/benchmarks/drain/seed_schema.sql" >/dev/null
+PGBENCH_LOGS=$(mktemp -d /tmp/enqueue-pgbench.XXXXXX)
 
 IMAGES_DIR=$(mktemp -d /tmp/imagegen-bench-images.XXXXXX)
 # Prod profile (the packaged default), every required setting given; the worker is off so that only the
@@ -81,6 +100,11 @@ done
 
 export BENCH_TOKEN
 BENCH_TOKEN=$(python3 "$HERE/mint_token.py" "$SECRET" bench-user 7200)
+export BENCH_TOKENS_FILE=
+if (( USERS > 1 )); then
+    BENCH_TOKENS_FILE=$(mktemp /tmp/enqueue-tokens.XXXXXX)
+    python3 "$HERE/mint_token.py" "$SECRET" bench-user 7200 "$USERS" >"$BENCH_TOKENS_FILE"
+fi
 URL="http://127.0.0.1:$PORT"
 
 # Sanity: one request of each kind answers 202.
@@ -93,9 +117,22 @@ for key in "" "sanity-$(date +%s)"; do
 done
 
 reset_db() {
-    # Same starting point for every run: empty tables, a fresh checkpoint.
+    # Same starting point for every run: empty tables, a fresh checkpoint (one CHECKPOINT covers both databases).
+    psql -qX -v ON_ERROR_STOP=1 -d "$SEED_DB" -c "TRUNCATE job_queue"
     psql -qX -v ON_ERROR_STOP=1 -d "$BENCH_DB" \
         -c "TRUNCATE images, idempotency_keys, job_queue, image_generations CASCADE" -c "CHECKPOINT"
+}
+
+# The seed's enqueue_job under pgbench, prepared statements, as many clients as wrk has connections; every
+# transaction's latency is logged (-l) so that p50/p90/p99 are computed from all of them, as wrk does. Prints
+# a RESULT line in enqueue.lua's format (status_202 = transactions that succeeded, status_other = failed ones).
+run_seed() { # connections duration -> RESULT line
+    local conns=$1 secs=${2%s} jobs=2 out
+    (( conns < 2 )) && jobs=1
+    rm -f "$PGBENCH_LOGS"/seed_log*
+    out=$(cd "$PGBENCH_LOGS" && timeout $((secs + 60)) pgbench -n -M prepared -c "$conns" -j "$jobs" -T "$secs" \
+        -l --log-prefix=seed_log -f "$HERE/seed_enqueue.pgbench" "$SEED_DB" 2>&1) || { echo "$out" >&2; return 1; }
+    python3 "$HERE/pgbench_result.py" "$PGBENCH_LOGS" <<<"$out"
 }
 
 run_wrk() { # variant connections duration -> RESULT line
@@ -129,26 +166,36 @@ CPU_BEFORE=$(mktemp) CPU_AFTER=$(mktemp)
 
 # The JIT needs tens of thousands of requests before the service runs at its speed (a first attempt with
 # 45 s at 32 connections left run 1 at a third of the later runs' rate): warm up at high concurrency.
-echo "# warm-up ($WARMUP each variant at $WARMUP_CONNECTIONS connections, not recorded)" >&2
+echo "# warm-up ($WARMUP each service variant at $WARMUP_CONNECTIONS connections, not recorded)" >&2
 reset_db
-run_wrk nokey "$WARMUP_CONNECTIONS" "$WARMUP" >&2
-run_wrk key "$WARMUP_CONNECTIONS" "$WARMUP" >&2
+for variant in $VARIANTS; do
+    [[ $variant == seed ]] || run_wrk "$variant" "$WARMUP_CONNECTIONS" "$WARMUP" >&2
+done
 
-printf 'run\tvariant\tconnections\trequests\trps\tp50_ms\tp90_ms\tp99_ms\tmax_ms\tstatus_202\tstatus_other\tsocket_errors\ttimeouts\tgenerations_rows\tjobs_rows\tkeys_rows\tapp_cpu_ms\tpg_cpu_ms\tloadavg_before\n' >"$OUT"
-# Interleaved (run → connections → variant) so that drift affects both variants alike.
+printf 'run\tvariant\tconnections\trequests\trps\tp50_ms\tp90_ms\tp99_ms\tmax_ms\tstatus_202\tstatus_other\tsocket_errors\ttimeouts\tgenerations_rows\tjobs_rows\tkeys_rows\tapp_cpu_ms\tpg_cpu_ms\tloadavg_before\tusers\n' >"$OUT"
+# Interleaved (run → connections → variant) so that drift affects every variant alike.
+read -r -a VARIANT_LIST <<<"$VARIANTS"
 for run in $(seq 1 "$RUNS"); do
     for c in $CONNECTIONS; do
-        # The order of the two variants alternates from run to run, so that neither always goes first.
-        variants="nokey key"; (( run % 2 == 0 )) && variants="key nokey"
+        # The order of the variants rotates from run to run, so that none always goes first.
+        shift_by=$(( (run - 1) % ${#VARIANT_LIST[@]} ))
+        variants="${VARIANT_LIST[*]:$shift_by} ${VARIANT_LIST[*]:0:$shift_by}"
         for variant in $variants; do
             reset_db
             load=$(cut -d' ' -f1 /proc/loadavg)
-            cpu_snapshot >"$CPU_BEFORE"
-            line=$(run_wrk "$variant" "$c" "$DURATION")
-            cpu_snapshot >"$CPU_AFTER"
-            cpu=$(cpu_delta_ms "$CPU_BEFORE" "$CPU_AFTER")
-            counts=$(psql -qAtX -F $'\t' -d "$BENCH_DB" -c \
-                "SELECT (SELECT count(*) FROM image_generations), (SELECT count(*) FROM job_queue), (SELECT count(*) FROM idempotency_keys)")
+            if [[ $variant == seed ]]; then
+                # No service in this variant, and pgbench's backends are gone when it exits: no CPU figures.
+                line=$(run_seed "$c" "$DURATION")
+                cpu=$'\t'
+                counts=$(psql -qAtX -F $'\t' -d "$SEED_DB" -c "SELECT 0, (SELECT count(*) FROM job_queue), 0")
+            else
+                cpu_snapshot >"$CPU_BEFORE"
+                line=$(run_wrk "$variant" "$c" "$DURATION")
+                cpu_snapshot >"$CPU_AFTER"
+                cpu=$(cpu_delta_ms "$CPU_BEFORE" "$CPU_AFTER")
+                counts=$(psql -qAtX -F $'\t' -d "$BENCH_DB" -c \
+                    "SELECT (SELECT count(*) FROM image_generations), (SELECT count(*) FROM job_queue), (SELECT count(*) FROM idempotency_keys)")
+            fi
             row=$(python3 - "$line" <<'PY'
 import sys
 kv = dict(p.split("=", 1) for p in sys.argv[1].split()[1:])
@@ -156,7 +203,7 @@ print("\t".join(kv[k] for k in ["requests", "rps", "p50_ms", "p90_ms", "p99_ms",
                                 "status_other", "socket_errors", "timeouts"]))
 PY
 )
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$variant" "$c" "$row" "$counts" "$cpu" "$load" | tee -a "$OUT" >&2
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$variant" "$c" "$row" "$counts" "$cpu" "$load" "$USERS" | tee -a "$OUT" >&2
         done
     done
 done
