@@ -126,13 +126,28 @@ reset_db() {
 # The seed's enqueue_job under pgbench, prepared statements, as many clients as wrk has connections; every
 # transaction's latency is logged (-l) so that p50/p90/p99 are computed from all of them, as wrk does. Prints
 # a RESULT line in enqueue.lua's format (status_202 = transactions that succeeded, status_other = failed ones).
+# pgbench's backends exist only while it runs, so their CPU is read 2 s after the start and 2 s before the end,
+# and scaled to the whole run (× secs / (secs − 4)); it goes to $PGBENCH_LOGS/seed_pg_cpu_ms.
 run_seed() { # connections duration -> RESULT line
-    local conns=$1 secs=${2%s} jobs=2 out
+    local conns=$1 secs=${2%s} jobs=2 pid
     (( conns < 2 )) && jobs=1
-    rm -f "$PGBENCH_LOGS"/seed_log*
-    out=$(cd "$PGBENCH_LOGS" && timeout $((secs + 60)) pgbench -n -M prepared -c "$conns" -j "$jobs" -T "$secs" \
-        -l --log-prefix=seed_log -f "$HERE/seed_enqueue.pgbench" "$SEED_DB" 2>&1) || { echo "$out" >&2; return 1; }
-    python3 "$HERE/pgbench_result.py" "$PGBENCH_LOGS" <<<"$out"
+    rm -f "$PGBENCH_LOGS"/seed_log* "$PGBENCH_LOGS"/seed_pg_cpu_ms
+    (cd "$PGBENCH_LOGS" && exec timeout $((secs + 60)) pgbench -n -M prepared -c "$conns" -j "$jobs" -T "$secs" \
+        -l --log-prefix=seed_log -f "$HERE/seed_enqueue.pgbench" "$SEED_DB" >"$PGBENCH_LOGS/out" 2>&1) &
+    pid=$!
+    if (( secs > 6 )); then
+        sleep 2; backend_cpu "$SEED_DB" >"$PGBENCH_LOGS/cpu0"
+        sleep $((secs - 4)); backend_cpu "$SEED_DB" >"$PGBENCH_LOGS/cpu1"
+        python3 - "$PGBENCH_LOGS/cpu0" "$PGBENCH_LOGS/cpu1" "$(getconf CLK_TCK)" "$secs" >"$PGBENCH_LOGS/seed_pg_cpu_ms" <<'PY'
+import sys
+def load(f):
+    return {l.split()[0]: int(l.split()[1]) for l in open(f) if l.strip()}
+a, b, hz, secs = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+print(f"{sum(t - a.get(p, t) for p, t in b.items()) * 1000 / hz * secs / (secs - 4):.0f}")
+PY
+    fi
+    wait "$pid" || { cat "$PGBENCH_LOGS/out" >&2; return 1; }
+    python3 "$HERE/pgbench_result.py" "$PGBENCH_LOGS" <"$PGBENCH_LOGS/out"
 }
 
 run_wrk() { # variant connections duration -> RESULT line
@@ -144,12 +159,16 @@ run_wrk() { # variant connections duration -> RESULT line
 # CPU time actually spent, which the other tenants of a shared machine do not inflate much: "pid ticks" lines
 # for the service and for every PostgreSQL backend connected to the scratch database.
 cpu_snapshot() {
-    local pids
-    pids="$APP_PID $(psql -qAtX -d "$BENCH_DB" -c \
-        "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")"
-    for pid in $pids; do
+    [[ -r /proc/$APP_PID/stat ]] && awk -v p="$APP_PID" '{ sub(/^.*\) /, ""); print p, $12 + $13 }' "/proc/$APP_PID/stat"
+    backend_cpu "$BENCH_DB"
+}
+backend_cpu() { # database -> "pid ticks" for every backend connected to it
+    local pid
+    for pid in $(psql -qAtX -d "$1" -c \
+        "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"); do
         [[ -r /proc/$pid/stat ]] && awk -v p="$pid" '{ sub(/^.*\) /, ""); print p, $12 + $13 }' "/proc/$pid/stat"
     done
+    return 0
 }
 cpu_delta_ms() { # before-file after-file -> "app_ms pg_ms"
     python3 - "$1" "$2" "$APP_PID" "$(getconf CLK_TCK)" <<'PY'
@@ -184,9 +203,9 @@ for run in $(seq 1 "$RUNS"); do
             reset_db
             load=$(cut -d' ' -f1 /proc/loadavg)
             if [[ $variant == seed ]]; then
-                # No service in this variant, and pgbench's backends are gone when it exits: no CPU figures.
+                # No service in this variant: service CPU empty, PostgreSQL CPU as run_seed measured it.
                 line=$(run_seed "$c" "$DURATION")
-                cpu=$'\t'
+                cpu=$'\t'$(cat "$PGBENCH_LOGS/seed_pg_cpu_ms" 2>/dev/null || true)
                 counts=$(psql -qAtX -F $'\t' -d "$SEED_DB" -c "SELECT 0, (SELECT count(*) FROM job_queue), 0")
             else
                 cpu_snapshot >"$CPU_BEFORE"
