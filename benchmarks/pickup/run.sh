@@ -140,7 +140,13 @@ for run in $(seq 1 "$RUNS"); do
     sleep 2   # the last create reaches the fake
     load_end=$(cut -d' ' -f1 /proc/loadavg)
     done_jobs=$(pg -qAtX -d "$BENCH_DB" -c "SELECT count(*) FILTER (WHERE status = 'completed') || '/' || count(*) FROM job_queue")
-    result=$(python3 "$HERE/analyze.py" "$BASE.samples.tsv" "$BASE.creates.tsv")
+    # Where the time goes, from the database's own clocks: the enqueue's and the claim's transaction starts
+    # (image_generations.created_at, job_queue.started_at, both now() of their statement's transaction).
+    pg -qAtX -F $'\t' -d "$BENCH_DB" -c "
+        SELECT substring(g.prompt from '(pickup-[0-9]+-[0-9]+)\$'),
+               (extract(epoch FROM g.created_at) * 1e6)::bigint, (extract(epoch FROM j.started_at) * 1e6)::bigint
+          FROM image_generations g JOIN job_queue j ON j.generation_id = g.id" >"$BASE.db.tsv"
+    result=$(python3 "$HERE/analyze.py" "$BASE.samples.tsv" "$BASE.creates.tsv" "$BASE.db.tsv")
     line="stamp=$STAMP run=$run mode=$MODE interval_s=$INTERVAL delay_ms=$DELAY_MS $result jobs_completed=$done_jobs load1_start=$load load1_end=$load_end"
     echo "$line"
     python3 - "$OUT" "$line" <<'PY'
