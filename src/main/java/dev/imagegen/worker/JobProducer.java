@@ -197,7 +197,9 @@ public class JobProducer {
             claiming.set(false);
             return;
         }
-        int limit = probe ? 1 : free;
+        // At most one batch a claim: a claim of every free slot at once (5,000 jobs) outlived its 30 s timeout
+        // on a loaded machine and left its rows claimed for nobody; a full batch claims again at once below.
+        int limit = probe ? 1 : Math.min(free, Math.max(1, config.worker().claimBatchSize()));
         claim(limit)
                 .subscribe().with(list -> {
                     for (Job job : list) {
@@ -289,7 +291,7 @@ public class JobProducer {
     }
 
     /**
-     * Claims due jobs now (up to the free slots), runs them, and answers when they are done: the
+     * Claims due jobs now (up to the free slots, one claim batch), runs them, and answers when they are done: the
      * operators' {@code process-jobs}.
      */
     public Uni<ProcessResult> processNow() {
@@ -298,7 +300,7 @@ public class JobProducer {
             return Uni.createFrom().item(new ProcessResult(0, 0));
         }
         Context context = jobContext;
-        return claim(free).runSubscriptionOn(task -> context.runOnContext(v -> task.run())).flatMap(list -> {
+        return claim(Math.min(free, Math.max(1, config.worker().claimBatchSize()))).runSubscriptionOn(task -> context.runOnContext(v -> task.run())).flatMap(list -> {
             if (list.isEmpty()) {
                 return Uni.createFrom().item(new ProcessResult(0, 0));
             }
