@@ -181,10 +181,27 @@ public interface ImagegenConfig {
         @WithDefault("5s")
         Duration pollMaxInterval();
 
-        /** In webhook mode, the safety-net poll interval for deliveries that never come. */
+        /**
+         * In webhook mode, the first safety-net poll of a prediction whose webhook has not come; later ones back
+         * off with the prediction's age (half its age) up to {@link #webhookSafetyPollMaxInterval()}.
+         */
         @WithName("webhook-safety-poll-interval")
         @WithDefault("60s")
         Duration webhookSafetyPollInterval();
+
+        /** Longest gap between two safety-net polls of one prediction in webhook mode. */
+        @WithName("webhook-safety-poll-max-interval")
+        @WithDefault("5m")
+        Duration webhookSafetyPollMaxInterval();
+
+        /**
+         * Safety-net polls this replica sends per minute at most; polls due beyond it are spread over the next
+         * free seconds. Replicate allows 3,000 requests a minute on its endpoints other than create, for the
+         * whole account: keep the sum over replicas below it. 0: no limit.
+         */
+        @WithName("webhook-safety-polls-per-minute")
+        @WithDefault("1000")
+        int webhookSafetyPollsPerMinute();
 
         /** Use the built-in Replicate simulator (dev mode without a token). Never honoured in prod. */
         @WithName("simulator.enabled")
@@ -202,6 +219,15 @@ public interface ImagegenConfig {
         @WithName("max-parallel-jobs")
         @WithDefault("32")
         int maxParallelJobs();
+
+        /**
+         * Most jobs one claim takes; a replica with more free slots claims again at once. One claim of 5,000
+         * jobs took over 30 s on a loaded machine (the claim timed out while its rows stayed claimed), and every
+         * claimed job starts its database reads and its create at once.
+         */
+        @WithName("claim-batch-size")
+        @WithDefault("200")
+        int claimBatchSize();
 
         /** Fallback scheduler tick (jittered); LISTEN/NOTIFY wakes the worker sooner. */
         @WithName("poll-interval")

@@ -66,6 +66,9 @@ public class GenerateImageHandler {
     PredictionSignals signals;
 
     @Inject
+    SafetyPolls safetyPolls;
+
+    @Inject
     ImagegenConfig config;
 
     @Inject
@@ -237,8 +240,7 @@ public class GenerateImageHandler {
         Uni<Boolean> pause;
         Duration next;
         if (config.replicate().webhookSecret().isPresent()) {
-            Duration safety = config.replicate().webhookSafetyPollInterval();
-            pause = signals.await(current.id(), min(safety, untilDeadline.plusMillis(50)));
+            pause = signals.await(current.id(), min(safetyPolls.nextWait(current.createdAt()), untilDeadline.plusMillis(50)));
             next = interval;
         } else {
             pause = Uni.createFrom().item(Boolean.FALSE).onItem().delayIt().by(min(interval, untilDeadline.plusMillis(50)));

@@ -25,6 +25,7 @@ import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
+import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.Context;
 import io.vertx.core.impl.VertxInternal;
@@ -136,6 +137,19 @@ public class JobProducer {
             return Uni.createFrom().voidItem();
         }
         List<RunningJob> runs = new ArrayList<>(running.values());
+        int batch = Math.max(1, config.worker().claimBatchSize());
+        return Multi.createFrom().range(0, (runs.size() + batch - 1) / batch)
+                .onItem().transformToUniAndConcatenate(i -> heartbeat(runs.subList(i * batch, Math.min(runs.size(), (i + 1) * batch))))
+                .collect().last().replaceWithVoid();
+    }
+
+    /**
+     * Extends the leases of one batch of runs (as many as one claim takes) and stops those whose lease is
+     * gone. Measured: one statement for 10,000 runs missed its 10 s timeout in 4 of ~8 heartbeats on a loaded
+     * machine, leaving every lease to run down together; a failed batch now leaves only its own runs for the
+     * next heartbeat.
+     */
+    private Uni<Void> heartbeat(List<RunningJob> runs) {
         Map<UUID, String> leases = new HashMap<>();
         runs.forEach(r -> leases.put(r.job().id(), r.job().leaseOwner()));
         return jobs.heartbeat(leases, config.worker().lease())
@@ -149,7 +163,7 @@ public class JobProducer {
                 })
                 .replaceWithVoid()
                 .onFailure().recoverWithUni(e -> {
-                    LOG.warnf("Heartbeat failed (%s); leases are extended at the next one", e.getMessage());
+                    LOG.warnf("Heartbeat of %d runs failed (%s); their leases are extended at the next one", runs.size(), e.getMessage());
                     return Uni.createFrom().voidItem();
                 });
     }
@@ -197,7 +211,9 @@ public class JobProducer {
             claiming.set(false);
             return;
         }
-        int limit = probe ? 1 : free;
+        // At most one batch a claim: a claim of every free slot at once (5,000 jobs) outlived its 30 s timeout
+        // on a loaded machine and left its rows claimed for nobody; a full batch claims again at once below.
+        int limit = probe ? 1 : Math.min(free, Math.max(1, config.worker().claimBatchSize()));
         claim(limit)
                 .subscribe().with(list -> {
                     for (Job job : list) {
@@ -289,7 +305,7 @@ public class JobProducer {
     }
 
     /**
-     * Claims due jobs now (up to the free slots), runs them, and answers when they are done: the
+     * Claims due jobs now (up to the free slots, one claim batch), runs them, and answers when they are done: the
      * operators' {@code process-jobs}.
      */
     public Uni<ProcessResult> processNow() {
@@ -298,7 +314,7 @@ public class JobProducer {
             return Uni.createFrom().item(new ProcessResult(0, 0));
         }
         Context context = jobContext;
-        return claim(free).runSubscriptionOn(task -> context.runOnContext(v -> task.run())).flatMap(list -> {
+        return claim(Math.min(free, Math.max(1, config.worker().claimBatchSize()))).runSubscriptionOn(task -> context.runOnContext(v -> task.run())).flatMap(list -> {
             if (list.isEmpty()) {
                 return Uni.createFrom().item(new ProcessResult(0, 0));
             }
