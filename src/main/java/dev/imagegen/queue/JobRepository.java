@@ -70,13 +70,23 @@ public class JobRepository {
 
     /**
      * Extends the leases of running jobs, each by its own lease ($1 job ids, $2 their leases, in the same
-     * order); answers the ids still held.
+     * order); answers the ids still held. The rows are locked in id order first ({@code ORDER BY id FOR UPDATE}),
+     * as in {@link #COMPLETE_MANY}: two batch statements that lock overlapping rows in plan order deadlock
+     * (found by ReplicasIT: a heartbeat and a batched completion, 40P01, the completion's job retried).
      */
     static final String HEARTBEAT = """
+            WITH locked AS (
+                SELECT j.id
+                  FROM job_queue j
+                  JOIN unnest($1::uuid[], $2::text[]) AS held(id, lease_owner)
+                    ON j.id = held.id AND j.lease_owner = held.lease_owner
+                 WHERE j.status = 'processing'
+                 ORDER BY j.id
+                   FOR UPDATE OF j)
             UPDATE job_queue j
                SET lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
-              FROM unnest($1::uuid[], $2::text[]) AS held(id, lease_owner)
-             WHERE j.id = held.id AND j.status = 'processing' AND j.lease_owner = held.lease_owner
+              FROM locked
+             WHERE j.id = locked.id
             RETURNING j.id
             """;
 
@@ -86,11 +96,19 @@ public class JobRepository {
      * that completed, so every caller learns its own outcome.
      */
     static final String COMPLETE_MANY = """
+            WITH locked AS (
+                SELECT j.id, done.result
+                  FROM job_queue j
+                  JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS done(id, lease_owner, result)
+                    ON j.id = done.id AND j.lease_owner = done.lease_owner
+                 WHERE j.status = 'processing'
+                 ORDER BY j.id
+                   FOR UPDATE OF j)
             UPDATE job_queue j
-               SET status = 'completed', result = done.result::jsonb, error_message = NULL, completed_at = now(),
+               SET status = 'completed', result = locked.result::jsonb, error_message = NULL, completed_at = now(),
                    updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
-              FROM unnest($1::uuid[], $2::text[], $3::text[]) AS done(id, lease_owner, result)
-             WHERE j.id = done.id AND j.status = 'processing' AND j.lease_owner = done.lease_owner
+              FROM locked
+             WHERE j.id = locked.id
             RETURNING j.id
             """;
 
