@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -26,6 +27,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.mutiny.pgclient.PgConnection;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Tuple;
 
 import dev.imagegen.testsupport.Db;
 import dev.imagegen.testsupport.JobFactory;
@@ -149,6 +151,47 @@ class JobCompleterTest {
         } finally {
             conn.query("UNLISTEN *").execute().await().atMost(T);
             conn.close().await().atMost(T);
+        }
+    }
+
+    /**
+     * A batch picked as a deadlock victim is sent again, so its jobs complete instead of failing and spending
+     * an attempt on finished work (ReplicasIT saw a completed job retried after a 40P01). The deadlock is made
+     * on purpose: another transaction holds the batch's second row, the batch waits for it holding the first,
+     * then that transaction asks for the first. Its own deadlock_timeout is long, so the batch's session runs the
+     * deadlock check first and is the one PostgreSQL aborts.
+     */
+    @Test
+    void aBatchAbortedAsADeadlockVictimIsSentAgainAndCompletes() {
+        List<Job> claimed = new ArrayList<>(seedAndClaim(2));
+        // PostgreSQL orders uuids bytewise, as their text sorts (Java's UUID.compareTo compares signed longs).
+        claimed.sort(Comparator.comparing(j -> j.id().toString()));
+        Job first = claimed.get(0);
+        Job second = claimed.get(1);
+        SqlConnection other = pool.getConnection().await().atMost(T);
+        try {
+            other.query("BEGIN").execute().await().atMost(T);
+            other.query("SET LOCAL deadlock_timeout = '60s'").execute().await().atMost(T);
+            other.preparedQuery("SELECT id FROM job_queue WHERE id = $1 FOR UPDATE").execute(Tuple.of(second.id()))
+                    .await().atMost(T);
+
+            var outcomes = Uni.join().all(
+                    completer.complete(first.id(), first.leaseOwner(), new JsonObject()),
+                    completer.complete(second.id(), second.leaseOwner(), new JsonObject()))
+                    .andFailFast().subscribeAsCompletionStage();
+            Awaitility.await("the batch waits for the held row").atMost(T).until(() -> Db.count(pool,
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%unnest%'") == 1);
+
+            // Closes the cycle; returns once PostgreSQL has aborted the batch's statement.
+            other.preparedQuery("SELECT id FROM job_queue WHERE id = $1 FOR UPDATE").execute(Tuple.of(first.id()))
+                    .await().atMost(T);
+            other.query("COMMIT").execute().await().atMost(T);
+
+            assertEquals(List.of(true, true), outcomes.toCompletableFuture().join());
+            assertEquals("completed", status("job_queue", first.id()));
+            assertEquals("completed", status("job_queue", second.id()));
+        } finally {
+            other.close().await().atMost(T);
         }
     }
 }
