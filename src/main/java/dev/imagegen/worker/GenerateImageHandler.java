@@ -82,7 +82,7 @@ public class GenerateImageHandler {
             if (g.status().terminal()) {
                 throw new LeaseLostException("generation already " + g.status().db());
             }
-            return steps.storedOutputs(g.id()).flatMap(stored -> {
+            return storedOutputs(g).flatMap(stored -> {
                 int wanted = wantedOutputs(g);
                 if (stored.stream().filter(i -> i < wanted).count() >= wanted) {
                     // An earlier attempt stored every output but could not complete: nothing to fetch or pay for.
@@ -96,6 +96,14 @@ public class GenerateImageHandler {
             }).flatMap(done -> done ? Uni.createFrom().voidItem()
                     : Uni.createFrom().failure(new LeaseLostException("lease lost before completion")));
         });
+    }
+
+    /**
+     * Outputs an earlier attempt stored. Outputs are stored only after their prediction id is recorded, so a
+     * generation without one has none: most jobs (first attempts) skip this round trip before their create.
+     */
+    private Uni<Set<Integer>> storedOutputs(Generation g) {
+        return g.predictionId() == null ? Uni.createFrom().item(Set.of()) : steps.storedOutputs(g.id());
     }
 
     // --- prediction ---------------------------------------------------------------------------------
