@@ -1,6 +1,5 @@
 package dev.imagegen.queue;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -17,7 +16,6 @@ import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.UniEmitter;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import io.vertx.pgclient.PgException;
 
 /**
  * Batched completions, as River's completer does: successes that arrive within {@link #MAX_WAIT_MS} of each
@@ -25,7 +23,7 @@ import io.vertx.pgclient.PgException;
  * at a time. Each job keeps its own lease guard inside the batch, and each caller's {@code Uni} answers its own
  * outcome: {@code true} completed, {@code false} the lease was lost (a rescue, a cancel or a later claim got
  * there first; nothing was written for that job). A statement PostgreSQL aborts as a deadlock or serialization
- * victim is sent again, up to {@link #CONFLICT_RETRIES} times. Any other failed statement fails every caller of
+ * victim is sent again ({@link JobRepository#completeMany}). Any other failed statement fails every caller of
  * its batch, exactly as a failed single statement would; the callers' own retries and the rescuer stay the
  * backstop.
  *
@@ -43,9 +41,6 @@ public class JobCompleter {
 
     /** Longest a completion waits for others to share its statement. */
     static final long MAX_WAIT_MS = 2;
-
-    /** Times a batch chosen as a deadlock or serialization victim is sent again. */
-    static final int CONFLICT_RETRIES = 3;
 
     private record Pending(UUID id, String lease, String result, UniEmitter<? super Boolean> emitter) {
     }
@@ -136,19 +131,11 @@ public class JobCompleter {
             results[i] = p.result();
         }
         statements.incrementAndGet();
-        // A deadlock or serialization victim (40P01, 40001) changed nothing: send the same statement again
-        // rather than fail every job of the batch and spend their attempts on work that is done.
-        jobs.completeMany(ids, leases, results)
-                .onFailure(JobCompleter::isConflictVictim).retry().withBackOff(Duration.ofMillis(5)).atMost(CONFLICT_RETRIES)
-                .subscribe().with(
+        jobs.completeMany(ids, leases, results).subscribe().with(
                 done -> batch.forEach(p -> p.emitter().complete(done.contains(p.id()))),
                 err -> {
                     LOG.debugf("a batch of %d completions failed: %s", ids.length, err.getMessage());
                     batch.forEach(p -> p.emitter().fail(err));
                 });
-    }
-
-    static boolean isConflictVictim(Throwable t) {
-        return t instanceof PgException pg && ("40P01".equals(pg.getSqlState()) || "40001".equals(pg.getSqlState()));
     }
 }

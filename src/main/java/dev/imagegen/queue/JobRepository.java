@@ -13,6 +13,7 @@ import jakarta.inject.Inject;
 
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.pgclient.PgException;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
 import io.vertx.mutiny.sqlclient.Tuple;
@@ -235,10 +236,22 @@ public class JobRepository {
      * Completes a batch of jobs in one statement, each under its own lease ({@code ids[i]} with {@code leases[i]}
      * and {@code results[i]}, JSON text); answers the ids that completed. The product calls it through
      * {@link JobCompleter}, which gathers the completions that arrive together; benchmarks call it directly.
+     * A statement PostgreSQL aborts as a deadlock or serialization victim is sent again, up to
+     * {@link #CONFLICT_RETRIES} times.
      */
     public Uni<Set<UUID>> completeMany(UUID[] ids, String[] leases, String[] results) {
+        // A deadlock or serialization victim (40P01, 40001) changed nothing: send the same statement again
+        // rather than fail every job of the batch and spend their attempts on work that is done.
         return pool.preparedQuery(COMPLETE_MANY).execute(Tuple.of(ids, leases, results))
+                .onFailure(JobRepository::isConflictVictim).retry().withBackOff(Duration.ofMillis(5)).atMost(CONFLICT_RETRIES)
                 .map(rows -> new HashSet<>(ids(rows)));
+    }
+
+    /** Times a batch of completions chosen as a deadlock or serialization victim is sent again. */
+    static final int CONFLICT_RETRIES = 3;
+
+    private static boolean isConflictVictim(Throwable t) {
+        return t instanceof PgException pg && ("40P01".equals(pg.getSqlState()) || "40001".equals(pg.getSqlState()));
     }
 
     /** Transient failure: back to the queue after {@code delay}. */
