@@ -13,10 +13,10 @@ import jakarta.inject.Inject;
 
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.pgclient.PgException;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
 import io.vertx.mutiny.sqlclient.Tuple;
+import io.vertx.pgclient.PgException;
 
 /**
  * The claim and every status transition of {@code job_queue}; it writes no other table. Every transition of
@@ -38,6 +38,9 @@ public class JobRepository {
 
     /** The channel other replicas LISTEN on to learn that jobs were enqueued. */
     public static final String JOBS_CHANNEL = "imagegen_jobs";
+
+    /** Times a batch of completions chosen as a deadlock or serialization victim is sent again. */
+    static final int CONFLICT_RETRIES = 3;
 
     static final String NOTIFY_JOBS = "SELECT pg_notify('" + JOBS_CHANNEL + "', $1)";
 
@@ -246,9 +249,6 @@ public class JobRepository {
                 .onFailure(JobRepository::isConflictVictim).retry().withBackOff(Duration.ofMillis(5)).atMost(CONFLICT_RETRIES)
                 .map(rows -> new HashSet<>(ids(rows)));
     }
-
-    /** Times a batch of completions chosen as a deadlock or serialization victim is sent again. */
-    static final int CONFLICT_RETRIES = 3;
 
     private static boolean isConflictVictim(Throwable t) {
         return t instanceof PgException pg && ("40P01".equals(pg.getSqlState()) || "40001".equals(pg.getSqlState()));

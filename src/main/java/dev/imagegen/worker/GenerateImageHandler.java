@@ -101,6 +101,9 @@ public class GenerateImageHandler {
     /**
      * Outputs an earlier attempt stored. Outputs are stored only after their prediction id is recorded, so a
      * generation without one has none: most jobs (first attempts) skip this round trip before their create.
+     * The one exception, outputs kept from a prediction that was later forgotten (its outputs expired), costs a
+     * download, not correctness: they are fetched again from the new prediction and replace the old files and
+     * rows ({@code recordImage} upserts by output index).
      */
     private Uni<Set<Integer>> storedOutputs(Generation g) {
         return g.predictionId() == null ? Uni.createFrom().item(Set.of()) : steps.storedOutputs(g.id());

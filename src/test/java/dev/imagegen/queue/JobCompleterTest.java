@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 import jakarta.inject.Inject;
 
@@ -162,7 +163,7 @@ class JobCompleterTest {
      * deadlock check first and is the one PostgreSQL aborts.
      */
     @Test
-    void aBatchAbortedAsADeadlockVictimIsSentAgainAndCompletes() {
+    void aBatchAbortedAsADeadlockVictimIsSentAgainAndCompletes() throws Exception {
         List<Job> claimed = new ArrayList<>(seedAndClaim(2));
         // PostgreSQL orders uuids bytewise, as their text sorts (Java's UUID.compareTo compares signed longs).
         claimed.sort(Comparator.comparing(j -> j.id().toString()));
@@ -180,14 +181,15 @@ class JobCompleterTest {
                     completer.complete(second.id(), second.leaseOwner(), new JsonObject()))
                     .andFailFast().subscribeAsCompletionStage();
             Awaitility.await("the batch waits for the held row").atMost(T).until(() -> Db.count(pool,
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%unnest%'") == 1);
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+                    + "AND query LIKE '%unnest%'") == 1);
 
             // Closes the cycle; returns once PostgreSQL has aborted the batch's statement.
             other.preparedQuery("SELECT id FROM job_queue WHERE id = $1 FOR UPDATE").execute(Tuple.of(first.id()))
                     .await().atMost(T);
             other.query("COMMIT").execute().await().atMost(T);
 
-            assertEquals(List.of(true, true), outcomes.toCompletableFuture().join());
+            assertEquals(List.of(true, true), outcomes.toCompletableFuture().get(T.toSeconds(), TimeUnit.SECONDS));
             assertEquals("completed", status("job_queue", first.id()));
             assertEquals("completed", status("job_queue", second.id()));
         } finally {
